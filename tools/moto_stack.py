@@ -1,0 +1,179 @@
+"""A private moto_server for the local demo and the end-to-end tests.
+
+moto_server stands in for AWS: Terraform and boto3 talk to it over HTTP on
+127.0.0.1. Each run gets its own server on a free port, so runs never share
+state, and the server is stopped by its own process id when the block exits,
+including on an exception or Ctrl-C, so nothing is left listening.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+HOST = "127.0.0.1"
+REGION = "us-east-1"  # moto stamps stream records with us-east-1 whatever the region
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+
+# Credentials moto accepts; never real ones, so nothing can reach AWS by mistake.
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+class MotoStartError(RuntimeError):
+    """moto_server did not answer in time; the message carries its log tail."""
+
+
+@dataclass(frozen=True)
+class MotoServer:
+    """A running moto_server: where it listens and which process it is."""
+
+    pid: int
+    port: int
+    log_path: Path
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def aws_environment(self) -> dict[str, str]:
+        """Environment that points boto3 (and the handler) at this server."""
+        return {
+            **DUMMY_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }
+
+    def reset(self) -> None:
+        """Drop every resource moto holds, without restarting the process."""
+        url = f"{self.endpoint}/moto-api/reset"  # loopback URL we built, not user input
+        request = urllib.request.Request(url, method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+            pass
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def moto_server_command() -> list[str]:
+    """moto_server from the running interpreter's environment, else from PATH."""
+    local = Path(sys.executable).parent / "moto_server"
+    if local.exists():
+        return [str(local)]
+    found = shutil.which("moto_server")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "moto.server"]
+
+
+def is_alive(pid: int) -> bool:
+    """True while a process with this id exists (and is not a reaped zombie)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _answers(endpoint: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310
+            return True
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], endpoint: str, log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise MotoStartError(f"moto_server exited with {process.returncode}: {_tail(log_path)}")
+        if _answers(endpoint):
+            return
+        time.sleep(0.1)
+    raise MotoStartError(f"moto_server did not answer within {START_TIMEOUT_S}s: {_tail(log_path)}")
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop this one process: SIGTERM, then SIGKILL if it lingers; always reap it."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=STOP_TIMEOUT_S)
+
+
+@contextlib.contextmanager
+def moto_server(log_dir: Path | None = None, attempts: int = 3) -> Iterator[MotoServer]:
+    """Start moto_server on a free loopback port, yield it, stop it by pid on exit.
+
+    The server runs in its own session so that Ctrl-C in the terminal reaches
+    only us; our ``finally`` then stops the server deliberately. A port can be
+    taken between choosing and binding, so starting is retried a few times.
+    """
+    log_dir = log_dir or Path("build")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    process: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
+    try:
+        for attempt in range(1, attempts + 1):
+            port = free_port()
+            log_path = log_dir / f"moto_server-{port}.log"
+            log = log_path.open("wb")
+            process = subprocess.Popen(
+                [*moto_server_command(), "-H", HOST, "-p", str(port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            try:
+                _wait_until_ready(process, f"http://{HOST}:{port}", log_path)
+                break
+            except MotoStartError:
+                stop(process)
+                log.close()
+                if attempt == attempts:
+                    raise
+        assert process is not None
+        yield MotoServer(pid=process.pid, port=port, log_path=log_path)
+    finally:
+        if process is not None:
+            stop(process)
+        if log is not None:
+            log.close()

@@ -1,0 +1,278 @@
+"""A local stand-in for Lambda's DynamoDB event source mapping.
+
+moto cannot run Lambda code, and it drops stream records while a mapping
+exists, so local runs leave the mapping out and read the stream here instead,
+the way the Lambda poller does: every shard (parents before children) through
+the dynamodbstreams API, records converted to the Lambda event shape, batches
+of the mapping's batch size, the handler called in-process, and a reported
+``batchItemFailures`` answered by re-delivering from the lowest reported
+sequence number. Retries are bounded; what is still failing after them is
+counted as discarded, with the batch metadata Lambda would send to an
+on-failure destination. Every record is counted exactly once in ``read`` and
+ends up either ``acknowledged`` or ``discarded``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+GET_RECORDS_LIMIT = 1000  # dynamodbstreams GetRecords maximum
+DEFAULT_BATCH_SIZE = 100  # Lambda's default for DynamoDB streams
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class StreamsClient(Protocol):
+    """The subset of boto3's dynamodbstreams client the poller uses."""
+
+    def describe_stream(self, **kwargs: Any) -> dict[str, Any]: ...
+    def get_shard_iterator(self, **kwargs: Any) -> dict[str, Any]: ...
+    def get_records(self, **kwargs: Any) -> dict[str, Any]: ...
+
+
+def _epoch_seconds(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return int(value.timestamp())
+    return value
+
+
+def to_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """One GetRecords record as Lambda delivers it: epoch seconds, eventSourceARN added."""
+    change = dict(record["dynamodb"])
+    if "ApproximateCreationDateTime" in change:
+        change["ApproximateCreationDateTime"] = _epoch_seconds(
+            change["ApproximateCreationDateTime"]
+        )
+    converted = {key: value for key, value in record.items() if key != "dynamodb"}
+    converted["dynamodb"] = change
+    converted["eventSourceARN"] = stream_arn
+    return converted
+
+
+def sequence_number(record: dict[str, Any]) -> int:
+    return int(record["dynamodb"]["SequenceNumber"])
+
+
+def first_failed_index(batch: list[dict[str, Any]], response: Any) -> int | None:
+    """Index in batch from which Lambda would re-deliver, or None when all succeeded.
+
+    Mirrors Lambda: a response that is not a dict or lacks the key means success;
+    an identifier that is empty or not in the batch fails the whole batch.
+    """
+    if not isinstance(response, dict):
+        return None
+    failures = response.get("batchItemFailures") or []
+    if not failures:
+        return None
+    positions = {record["dynamodb"]["SequenceNumber"]: i for i, record in enumerate(batch)}
+    indexes = []
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not identifier or identifier not in positions:
+            return 0
+        indexes.append(positions[identifier])
+    return min(indexes)
+
+
+@dataclass
+class PollerStats:
+    """Counters for one poller; ``read == acknowledged + discarded + pending`` always."""
+
+    shards: int = 0
+    read: int = 0
+    invocations: int = 0
+    delivered: int = 0  # records handed to the handler, re-deliveries included
+    redelivered: int = 0
+    partial_failures: int = 0  # invocations that returned batchItemFailures
+    handler_errors: int = 0  # invocations that raised
+    acknowledged: int = 0
+    discarded: int = 0
+    discarded_records: list[dict[str, Any]] = field(default_factory=list)
+    on_failure: list[dict[str, Any]] = field(default_factory=list)  # batch metadata only
+    handler_seconds: float = 0.0
+
+
+@dataclass
+class _Shard:
+    shard_id: str
+    parent_id: str | None
+    iterator: str | None = None
+    closed: bool = False  # GetRecords returned no NextShardIterator
+    last_read: str | None = None  # sequence number of the newest record fetched
+    buffer: list[dict[str, Any]] = field(default_factory=list)
+    head_attempts: int = 0  # failed attempts of the batch starting at buffer[0]
+
+    @property
+    def finished(self) -> bool:
+        return self.closed and not self.buffer
+
+
+class StreamPoller:
+    """Reads one stream and feeds the handler like an event source mapping would."""
+
+    def __init__(
+        self,
+        streams: StreamsClient,
+        stream_arn: str,
+        handler: Handler,
+        *,
+        context_factory: Callable[[], Any] = lambda: None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        maximum_retry_attempts: int = 3,
+        retry_delay_s: float = 0.0,
+        on_invoke: Callable[[PollerStats], None] | None = None,
+    ) -> None:
+        if not 1 <= batch_size <= 10000:
+            raise ValueError("batch_size must be 1..10000 (Lambda's range for DynamoDB)")
+        self.streams = streams
+        self.stream_arn = stream_arn
+        self.handler = handler
+        self.context_factory = context_factory
+        self.batch_size = batch_size
+        self.maximum_retry_attempts = maximum_retry_attempts
+        self.retry_delay_s = retry_delay_s
+        self.on_invoke = on_invoke
+        self.stats = PollerStats()
+        self._shards: dict[str, _Shard] = {}
+
+    @property
+    def pending(self) -> int:
+        """Records fetched but neither acknowledged nor discarded yet."""
+        return sum(len(shard.buffer) for shard in self._shards.values())
+
+    def _refresh_shards(self) -> None:
+        description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        for shard in description.get("Shards", []):
+            if shard["ShardId"] not in self._shards:
+                shard_id = shard["ShardId"]
+                self._shards[shard_id] = _Shard(shard_id, shard.get("ParentShardId"))
+        self.stats.shards = len(self._shards)
+
+    def _ready(self, shard: _Shard) -> bool:
+        """Children wait until their parent is fully processed, as Lambda does."""
+        parent = self._shards.get(shard.parent_id or "")
+        return not shard.finished and (parent is None or parent.finished)
+
+    def _iterator(self, shard: _Shard) -> str:
+        if shard.iterator is None:
+            position = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": shard.last_read}
+                if shard.last_read
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            shard.iterator = self.streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard.shard_id, **position
+            )["ShardIterator"]
+        return shard.iterator
+
+    def _fetch(self, shard: _Shard) -> int:
+        """Top the shard's buffer up to one batch; return how many records were new."""
+        fetched = 0
+        while not shard.closed and len(shard.buffer) < self.batch_size:
+            response = self.streams.get_records(
+                ShardIterator=self._iterator(shard), Limit=GET_RECORDS_LIMIT
+            )
+            records = [to_lambda_record(r, self.stream_arn) for r in response.get("Records", [])]
+            shard.iterator = response.get("NextShardIterator")
+            shard.closed = shard.iterator is None
+            if records:
+                shard.buffer.extend(records)
+                shard.last_read = records[-1]["dynamodb"]["SequenceNumber"]
+                fetched += len(records)
+            else:
+                break
+        self.stats.read += fetched
+        return fetched
+
+    def _invoke(self, batch: list[dict[str, Any]]) -> int | None:
+        self.stats.invocations += 1
+        self.stats.delivered += len(batch)
+        started = time.perf_counter()
+        try:
+            response = self.handler({"Records": batch}, self.context_factory())
+        except Exception:  # Lambda turns any error into a whole-batch retry
+            self.stats.handler_errors += 1
+            return 0
+        finally:
+            self.stats.handler_seconds += time.perf_counter() - started
+        failed = first_failed_index(batch, response)
+        if failed is not None:
+            self.stats.partial_failures += 1
+        return failed
+
+    def _discard(self, shard: _Shard, records: list[dict[str, Any]]) -> None:
+        self.stats.discarded += len(records)
+        self.stats.discarded_records.extend(records)
+        self.stats.on_failure.append(
+            {
+                "DDBStreamBatchInfo": {
+                    "shardId": shard.shard_id,
+                    "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+                    "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+                    "batchSize": len(records),
+                    "streamArn": self.stream_arn,
+                },
+                "requestContext": {"condition": "RetryAttemptsExhausted"},
+            }
+        )
+
+    def _process_batch(self, shard: _Shard) -> None:
+        batch = shard.buffer[: self.batch_size]
+        if shard.head_attempts:
+            self.stats.redelivered += len(batch)
+        failed = self._invoke(batch)
+        if failed is None:
+            failed = len(batch)
+        done = batch[:failed]
+        self.stats.acknowledged += len(done)
+        del shard.buffer[:failed]
+        if failed == len(batch):
+            shard.head_attempts = 0
+            return
+        shard.head_attempts = 1 if failed else shard.head_attempts + 1
+        if shard.head_attempts > self.maximum_retry_attempts >= 0:
+            rest = batch[failed:]
+            self._discard(shard, rest)
+            del shard.buffer[: len(rest)]
+            shard.head_attempts = 0
+        elif self.retry_delay_s:
+            time.sleep(self.retry_delay_s)
+
+    def poll_once(self) -> int:
+        """One pass over every ready shard: fetch, then invoke one batch each.
+
+        Returns the number of records newly read from the stream.
+        """
+        self._refresh_shards()
+        fetched = 0
+        for shard in list(self._shards.values()):
+            if not self._ready(shard):
+                continue
+            fetched += self._fetch(shard)
+            if shard.buffer:
+                self._process_batch(shard)
+                if self.on_invoke:
+                    self.on_invoke(self.stats)
+        return fetched
+
+    def drain(
+        self, idle_polls: int = 2, timeout_s: float = 300.0, poll_interval_s: float = 0.05
+    ) -> None:
+        """Poll until nothing is pending and the stream stayed quiet for idle_polls passes."""
+        deadline = time.monotonic() + timeout_s
+        quiet = 0
+        while quiet < idle_polls:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"stream not drained within {timeout_s}s: {self.stats}")
+            fetched = self.poll_once()
+            if fetched or self.pending:
+                quiet = 0
+            else:
+                quiet += 1
+                time.sleep(poll_interval_s)

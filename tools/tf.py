@@ -1,0 +1,119 @@
+"""The one place that drives Terraform through python-terraform.
+
+python-terraform 0.10.1 predates Terraform 1.x; only some call forms still
+produce valid command lines (``-force`` is gone, ``-auto-approve`` must be
+explicit, ``output -json NAME`` returns the bare value). Those forms live
+here, every failure raises with Terraform's own stderr, and callers never
+touch python_terraform directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from python_terraform import IsFlagged, IsNotFlagged, Terraform
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CLI_CONFIG = REPO_ROOT / "build" / "terraformrc"
+
+# `terraform plan -detailed-exitcode`: 0 no changes, 1 error, 2 changes present.
+PLAN_NO_CHANGES = 0
+PLAN_HAS_CHANGES = 2
+
+
+class TerraformError(RuntimeError):
+    """A Terraform command failed; ``stderr`` is what Terraform printed."""
+
+    def __init__(self, command: str, returncode: int, stdout: str, stderr: str) -> None:
+        self.command = command
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        super().__init__(f"terraform {command} exited with {returncode}:\n{stderr.strip()}")
+
+
+@dataclass
+class PlanResult:
+    """Outcome of a detailed-exitcode plan; ``changes`` lists the resources that differ."""
+
+    has_changes: bool
+    stdout: str
+    changes: list[str] = field(default_factory=list)
+
+
+def terraform_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """os.environ plus the CLI config (local provider mirror) and non-interactive mode."""
+    env = dict(os.environ)
+    if not env.get("TF_CLI_CONFIG_FILE") and DEFAULT_CLI_CONFIG.exists():
+        env["TF_CLI_CONFIG_FILE"] = str(DEFAULT_CLI_CONFIG)
+    env.setdefault("TF_IN_AUTOMATION", "1")
+    env.update(extra or {})
+    return env
+
+
+class TerraformRoot:
+    """A Terraform root module (a directory) with fixed variables and environment."""
+
+    def __init__(
+        self,
+        working_dir: Path,
+        variables: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.working_dir = Path(working_dir)
+        self.variables = dict(variables or {})
+        self.env = terraform_environment(env)
+        self.timings: dict[str, float] = {}
+        self._tf = Terraform(working_dir=str(self.working_dir), variables=self.variables)
+
+    def _run(self, name: str, call: Any, *args: Any, ok: tuple[int, ...] = (0,), **kwargs: Any):
+        """Run one python-terraform call with our environment; raise unless rc is in ok."""
+        saved = dict(os.environ)
+        started = time.monotonic()
+        os.environ.clear()
+        os.environ.update(self.env)
+        try:
+            rc, out, err = call(*args, **kwargs)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            self.timings[name] = time.monotonic() - started
+        if rc not in ok:
+            raise TerraformError(name, rc, out or "", err or "")
+        return rc, out or "", err or ""
+
+    def init(self) -> None:
+        self._run("init", self._tf.init, input=False)
+
+    def apply(self) -> None:
+        self._run("apply", self._tf.apply, skip_plan=True)
+
+    def plan(self) -> PlanResult:
+        """Plan with -detailed-exitcode; exit 2 (changes) is a result, not an error."""
+        ok = (PLAN_NO_CHANGES, PLAN_HAS_CHANGES)
+        rc, out, _ = self._run("plan", self._tf.plan, detailed_exitcode=IsFlagged, ok=ok)
+        changes = [
+            line.strip().removeprefix("# ")
+            for line in out.splitlines()
+            if line.strip().startswith("# ") and (" will be " in line or " must be " in line)
+        ]
+        return PlanResult(has_changes=rc == PLAN_HAS_CHANGES, stdout=out, changes=changes)
+
+    def destroy(self) -> None:
+        self._run("destroy", self._tf.destroy, force=IsNotFlagged, auto_approve=True)
+
+    def output(self, name: str) -> Any:
+        """One output's value, decoded from JSON (Terraform 1.x prints the bare value)."""
+        _, out, _ = self._run("output", self._tf.output_cmd, name, json=IsFlagged)
+        return json.loads(out)
+
+    def outputs(self) -> dict[str, Any]:
+        """Every output as name -> value."""
+        _, out, _ = self._run("output", self._tf.output_cmd, json=IsFlagged)
+        return {name: entry["value"] for name, entry in json.loads(out).items()}
