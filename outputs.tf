@@ -1,0 +1,69 @@
+output "function_name" {
+  description = "Name of the fan-out Lambda function."
+  value       = try(aws_lambda_function.this.function_name, null)
+}
+
+output "function_arn" {
+  description = "ARN of the fan-out Lambda function."
+  value       = try(aws_lambda_function.this.arn, null)
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role."
+  value       = try(aws_iam_role.this.arn, null)
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue holding entries that could not be published."
+  value       = try(aws_sqs_queue.dlq.url, null)
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = try(aws_sqs_queue.dlq.arn, null)
+}
+
+output "dlq_name" {
+  description = "Name of the dead-letter queue."
+  value       = try(aws_sqs_queue.dlq.name, null)
+}
+
+output "event_bus_name" {
+  description = "Name of the bus the function publishes to (created here or existing)."
+  value       = try(var.create_event_bus ? aws_cloudwatch_event_bus.this[0].name : local.event_bus_name, null)
+}
+
+output "event_bus_arn" {
+  description = "ARN of the bus the function publishes to."
+  value       = try(local.event_bus_arn, null)
+}
+
+output "event_source" {
+  description = "Source of every entry the function publishes: match it in rule patterns."
+  value       = local.event_source
+}
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the stream's event source mapping; null when create_event_source_mapping = false."
+  value       = try(aws_lambda_event_source_mapping.this[0].uuid, null)
+}
+
+output "on_failure_destination_arn" {
+  description = "ARN of the queue or topic receiving the metadata of batches Lambda gave up on; null without an event source mapping."
+  value       = var.create_event_source_mapping ? try(local.on_failure_destination_arn, null) : null
+}
+
+output "rule_arns" {
+  description = "ARNs of the rules on the bus, by rules key."
+  value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.arn }
+}
+
+output "log_group_name" {
+  description = "Name of the function's CloudWatch log group."
+  value       = try(aws_cloudwatch_log_group.this.name, null)
+}
+
+output "archive_arn" {
+  description = "ARN of the event archive; null when archive is not set."
+  value       = try(aws_cloudwatch_event_archive.this[0].arn, null)
+}

@@ -1,0 +1,589 @@
+# ---------------------------------------------------------------------------
+# Source stream
+# ---------------------------------------------------------------------------
+
+variable "dynamodb_stream_arn" {
+  description = "ARN of the DynamoDB stream to fan out (aws_dynamodb_table.<t>.stream_arn). The table needs a stream enabled; NEW_AND_OLD_IMAGES gives consumers the most to work with."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[a-zA-Z0-9_.-]{3,255}/stream/[^/]+$", var.dynamodb_stream_arn))
+    error_message = "The dynamodb_stream_arn must be a DynamoDB stream ARN: arn:<partition>:dynamodb:<region>:<12-digit account>:table/<table name>/stream/<label>."
+  }
+}
+
+variable "name" {
+  description = "Base name of everything the module creates (Lambda function, role, log group, queues, rules, alarms). Null derives it from the table name: <table>-fanout."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.name == null || can(regex("^[a-zA-Z0-9_-]{1,50}$", var.name))
+    error_message = "The name must be 1-50 characters of letters, digits, hyphens and underscores (a Lambda function name, leaving room for the suffixes of the queues and rules)."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource that takes tags."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}
+
+# ---------------------------------------------------------------------------
+# Event bus
+# ---------------------------------------------------------------------------
+
+variable "event_bus_name" {
+  description = "Name of the EventBridge bus to publish to. With create_event_bus = false it may also be the ARN of an existing bus (needed for a bus in another account)."
+  type        = string
+  default     = "fanoutBus"
+  nullable    = false
+
+  validation {
+    condition = (
+      can(regex("^[/.\\-_A-Za-z0-9]{1,256}$", var.event_bus_name)) ||
+      can(regex("^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[/.\\-_A-Za-z0-9]{1,256}$", var.event_bus_name))
+    )
+    error_message = "The event_bus_name must be a bus name (1-256 of A-Z a-z 0-9 . - _ /) or an event bus ARN arn:<partition>:events:<region>:<account>:event-bus/<name>."
+  }
+}
+
+variable "create_event_bus" {
+  description = "Create the bus named event_bus_name. Set false to publish to an existing bus given by name or ARN."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "archive" {
+  description = "Optional archive of the events published by this function (they can be replayed later). retention_days = 0 keeps them forever. Null: no archive."
+  type = object({
+    retention_days = optional(number, 30)
+    description    = optional(string, "Changes published by the DynamoDB stream fan-out")
+  })
+  default = null
+
+  validation {
+    condition     = var.archive == null || try(var.archive.retention_days >= 0 && floor(var.archive.retention_days) == var.archive.retention_days, false)
+    error_message = "The archive.retention_days must be a whole number of days >= 0 (0 keeps events indefinitely)."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# What the handler publishes
+# ---------------------------------------------------------------------------
+
+variable "event_source" {
+  description = "The Source of every published entry (also the events:source IAM condition). Null: dynamodb.<table name>."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.event_source == null || try(length(var.event_source) >= 1 && length(var.event_source) <= 256 && !startswith(var.event_source, "aws."), false)
+    error_message = "The event_source must be 1-256 characters and must not start with \"aws.\" (reserved for AWS services)."
+  }
+}
+
+variable "detail_format" {
+  description = "Shape of each entry's Detail: plain (unmarshalled JSON images), raw (DynamoDB JSON under \"dynamodb\") or both."
+  type        = string
+  default     = "plain"
+  nullable    = false
+
+  validation {
+    condition     = contains(["plain", "raw", "both"], var.detail_format)
+    error_message = "The detail_format must be one of: plain, raw, both."
+  }
+}
+
+variable "max_attempts" {
+  description = "PutEvents attempts per entry (retrying only throttling/internal errors) before the entry goes to the dead-letter queue. The original app's EventBridgeMaxAttempt."
+  type        = number
+  default     = 3
+  nullable    = false
+
+  validation {
+    condition     = var.max_attempts >= 1 && var.max_attempts <= 10 && floor(var.max_attempts) == var.max_attempts
+    error_message = "The max_attempts must be a whole number from 1 to 10."
+  }
+}
+
+variable "max_event_bytes" {
+  description = "PutEvents request size budget in bytes, computed with AWS's formula. 1048576 is EventBridge's limit since 2026-01; lower it to 262144 in regions still at 256 KB."
+  type        = number
+  default     = 1048576
+  nullable    = false
+
+  validation {
+    condition     = var.max_event_bytes >= 1 && var.max_event_bytes <= 1048576 && floor(var.max_event_bytes) == var.max_event_bytes
+    error_message = "The max_event_bytes must be a whole number from 1 to 1048576."
+  }
+}
+
+variable "publish_concurrency" {
+  description = "How many PutEvents requests the handler sends in parallel."
+  type        = number
+  default     = 4
+  nullable    = false
+
+  validation {
+    condition     = var.publish_concurrency >= 1 && var.publish_concurrency <= 64 && floor(var.publish_concurrency) == var.publish_concurrency
+    error_message = "The publish_concurrency must be a whole number from 1 to 64."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Lambda function
+# ---------------------------------------------------------------------------
+
+variable "lambda_zip_path" {
+  description = "Path of the deployment zip. Null: dist/fanout.zip inside the module (built by `make package`)."
+  type        = string
+  default     = null
+}
+
+variable "runtime" {
+  description = "Lambda runtime (Python 3.11 or newer)."
+  type        = string
+  default     = "python3.13"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^python3\\.(1[1-9]|[2-9][0-9])$", var.runtime))
+    error_message = "The runtime must be a Python runtime python3.11 or newer, e.g. python3.13."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the function: arm64 (cheaper) or x86_64."
+  type        = string
+  default     = "arm64"
+  nullable    = false
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "The architecture must be arm64 or x86_64."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory of the function in MB (CPU scales with it)."
+  type        = number
+  default     = 256
+  nullable    = false
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
+    error_message = "The memory_size must be a whole number of MB from 128 to 10240."
+  }
+}
+
+variable "timeout" {
+  description = "Function timeout in seconds. Leave room for max_attempts rounds of PutEvents with backoff plus the dead-letter sends."
+  type        = number
+  default     = 60
+  nullable    = false
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900 && floor(var.timeout) == var.timeout
+    error_message = "The timeout must be a whole number of seconds from 1 to 900."
+  }
+}
+
+variable "reserved_concurrent_executions" {
+  description = "Reserved concurrency of the function. Null: unreserved. A stream needs at most (shards x parallelization_factor) concurrent executions."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 0 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions, false)
+    error_message = "The reserved_concurrent_executions must be null or a whole number >= 0 (0 stops all invocations)."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of the handler."
+  type        = string
+  default     = "INFO"
+  nullable    = false
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "The log_level must be one of: DEBUG, INFO, WARNING, ERROR, CRITICAL."
+  }
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing mode of the function: Active or PassThrough. Active also grants xray:PutTraceSegments/PutTelemetryRecords."
+  type        = string
+  default     = "PassThrough"
+  nullable    = false
+
+  validation {
+    condition     = contains(["Active", "PassThrough"], var.tracing_mode)
+    error_message = "The tracing_mode must be Active or PassThrough."
+  }
+}
+
+variable "lambda_kms_key_arn" {
+  description = "ARN of a customer managed KMS key that encrypts the function's environment variables. Null: the AWS managed key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.lambda_kms_key_arn))
+    error_message = "The lambda_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not an alias."
+  }
+}
+
+variable "log_retention_in_days" {
+  description = "Retention of the function's log group /aws/lambda/<name> in days (0: never expire)."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_in_days)
+    error_message = "The log_retention_in_days must be a CloudWatch Logs value: 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "ARN of a KMS key that encrypts the log group. Its key policy must allow the CloudWatch Logs service principal. Null: CloudWatch Logs default encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.log_kms_key_arn))
+    error_message = "The log_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "stream_kms_key_arn" {
+  description = "ARN of the customer managed KMS key of the table, when it has one; the role gets kms:Decrypt on it to read the stream. Null: the table uses an AWS owned or AWS managed key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.stream_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.stream_kms_key_arn))
+    error_message = "The stream_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Dead-letter queue (events the handler could not publish)
+# ---------------------------------------------------------------------------
+
+variable "dlq" {
+  description = "The SQS dead-letter queue for entries that could not be published. kms_key_arn null: SQS-managed SSE. max_message_size is passed to the handler as DLQ_MAX_BYTES; the aws provider 5.x caps it at 262144, 6.8+ allows up to 1048576."
+  type = object({
+    message_retention_seconds         = optional(number, 1209600)
+    max_message_size                  = optional(number, 262144)
+    kms_key_arn                       = optional(string)
+    kms_data_key_reuse_period_seconds = optional(number, 300)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.dlq.message_retention_seconds >= 60 && var.dlq.message_retention_seconds <= 1209600
+    error_message = "The dlq.message_retention_seconds must be from 60 to 1209600 (14 days)."
+  }
+
+  validation {
+    condition     = var.dlq.max_message_size >= 1024 && var.dlq.max_message_size <= 1048576
+    error_message = "The dlq.max_message_size must be from 1024 to 1048576 bytes (above 262144 needs aws provider >= 6.8)."
+  }
+
+  validation {
+    condition     = var.dlq.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.dlq.kms_key_arn))
+    error_message = "The dlq.kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); IAM cannot grant on an alias."
+  }
+
+  validation {
+    condition     = var.dlq.kms_data_key_reuse_period_seconds >= 60 && var.dlq.kms_data_key_reuse_period_seconds <= 86400
+    error_message = "The dlq.kms_data_key_reuse_period_seconds must be from 60 to 86400."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Event source mapping (stream -> function)
+# ---------------------------------------------------------------------------
+
+variable "create_event_source_mapping" {
+  description = "Create the event source mapping that makes the stream invoke the function. False leaves it out entirely (deploy without consuming, or drive the function yourself)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "event_source_mapping_enabled" {
+  description = "Whether the event source mapping is enabled (polling the stream)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "batch_size" {
+  description = "Largest number of stream records per invocation."
+  type        = number
+  default     = 100
+  nullable    = false
+
+  validation {
+    condition     = var.batch_size >= 1 && var.batch_size <= 10000 && floor(var.batch_size) == var.batch_size
+    error_message = "The batch_size must be a whole number from 1 to 10000."
+  }
+}
+
+variable "maximum_batching_window_in_seconds" {
+  description = "How long Lambda gathers records before invoking (0: invoke as soon as records arrive)."
+  type        = number
+  default     = 0
+  nullable    = false
+
+  validation {
+    condition     = var.maximum_batching_window_in_seconds >= 0 && var.maximum_batching_window_in_seconds <= 300 && floor(var.maximum_batching_window_in_seconds) == var.maximum_batching_window_in_seconds
+    error_message = "The maximum_batching_window_in_seconds must be a whole number from 0 to 300."
+  }
+}
+
+variable "starting_position" {
+  description = "Where a new mapping starts reading: LATEST (only new changes) or TRIM_HORIZON (everything still in the stream, up to 24 hours)."
+  type        = string
+  default     = "LATEST"
+  nullable    = false
+
+  validation {
+    condition     = contains(["LATEST", "TRIM_HORIZON"], var.starting_position)
+    error_message = "The starting_position must be LATEST or TRIM_HORIZON."
+  }
+}
+
+variable "parallelization_factor" {
+  description = "Concurrent batches per shard. Records with the same partition key stay in order."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.parallelization_factor >= 1 && var.parallelization_factor <= 10 && floor(var.parallelization_factor) == var.parallelization_factor
+    error_message = "The parallelization_factor must be a whole number from 1 to 10."
+  }
+}
+
+variable "maximum_retry_attempts" {
+  description = "How often Lambda retries a failing batch before sending its metadata to the on-failure destination and moving on. -1 retries until the record expires (not recommended: one bad batch blocks the shard)."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.maximum_retry_attempts >= -1 && var.maximum_retry_attempts <= 10000 && floor(var.maximum_retry_attempts) == var.maximum_retry_attempts
+    error_message = "The maximum_retry_attempts must be a whole number from -1 to 10000."
+  }
+}
+
+variable "maximum_record_age_in_seconds" {
+  description = "Records older than this are skipped (metadata to the on-failure destination). The default, 6 hours, leaves 18 of the stream's 24 hours to replay them. -1: no limit."
+  type        = number
+  default     = 21600
+  nullable    = false
+
+  validation {
+    condition     = var.maximum_record_age_in_seconds == -1 || (var.maximum_record_age_in_seconds >= 60 && var.maximum_record_age_in_seconds <= 604800 && floor(var.maximum_record_age_in_seconds) == var.maximum_record_age_in_seconds)
+    error_message = "The maximum_record_age_in_seconds must be -1 or a whole number from 60 to 604800."
+  }
+}
+
+variable "bisect_batch_on_function_error" {
+  description = "Split a failing batch in two and retry the halves, isolating a bad record."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "filter_criteria_patterns" {
+  description = "Up to 5 Lambda event filter patterns (JSON strings); only matching stream records invoke the function. Empty: every record."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = length(var.filter_criteria_patterns) <= 5
+    error_message = "At most 5 filter_criteria_patterns are allowed per event source mapping."
+  }
+
+  validation {
+    condition     = alltrue([for p in var.filter_criteria_patterns : can(keys(jsondecode(p)))])
+    error_message = "Each of filter_criteria_patterns must be a JSON object, e.g. jsonencode({ eventName = [\"INSERT\"] })."
+  }
+}
+
+variable "on_failure_destination_arn" {
+  description = "ARN of an SQS queue or SNS topic that receives the metadata of batches Lambda gives up on. Null: the module creates an SQS queue <name>-on-failure."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.on_failure_destination_arn == null || can(regex("^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:[0-9]{12}:[a-zA-Z0-9_.-]+$", var.on_failure_destination_arn))
+    error_message = "The on_failure_destination_arn must be an SQS queue or SNS topic ARN."
+  }
+}
+
+variable "on_failure_kms_key_arn" {
+  description = "ARN of the customer managed KMS key of the given on-failure queue or topic, when it has one; the role gets kms:GenerateDataKey/Decrypt on it. For the module-created queue, dlq.kms_key_arn is used."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.on_failure_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.on_failure_kms_key_arn))
+    error_message = "The on_failure_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Rules and targets on the bus
+# ---------------------------------------------------------------------------
+
+variable "rules" {
+  description = <<-EOT
+    Rules on the bus, by key (rule name: <name>-<key> unless name is set). Each has an event_pattern
+    (a JSON object string), an optional description, enabled (default true) and up to 5 targets by key
+    (the target id). A target has an arn and optionally: type (sqs, lambda, sns or other; inferred from
+    the ARN, but required when the ARN is only known after apply), role_arn, one of input / input_path /
+    input_transformer, dead_letter_arn (SQS), retry_policy, sqs_message_group_id (FIFO queues) and
+    create_permission: for sqs/lambda/sns targets create the queue policy / Lambda permission / topic
+    policy that lets this rule deliver. A queue or topic policy created here replaces the resource's
+    whole policy, so a queue or topic may have create_permission on one target only.
+  EOT
+  type = map(object({
+    name          = optional(string)
+    description   = optional(string)
+    event_pattern = string
+    enabled       = optional(bool, true)
+    targets = optional(map(object({
+      arn                  = string
+      type                 = optional(string)
+      role_arn             = optional(string)
+      input                = optional(string)
+      input_path           = optional(string)
+      input_transformer    = optional(object({ input_paths = optional(map(string), {}), input_template = string }))
+      dead_letter_arn      = optional(string)
+      retry_policy         = optional(object({ maximum_event_age_in_seconds = optional(number), maximum_retry_attempts = optional(number) }))
+      sqs_message_group_id = optional(string)
+      create_permission    = optional(bool, false)
+    })), {})
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for k, r in var.rules : can(regex("^[.\\-_A-Za-z0-9]{1,64}$", coalesce(r.name, k)))])
+    error_message = "Each rules key (or its name) must be 1-64 characters of A-Z a-z 0-9 . - _ (the rule name is <name>-<key>, at most 64 characters)."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.rules : can(keys(jsondecode(r.event_pattern)))])
+    error_message = "Each rule's event_pattern must be a valid JSON object, e.g. jsonencode({ \"detail-type\" = [\"INSERT\"] })."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.rules : length(r.event_pattern) <= 4096])
+    error_message = "Each rule's event_pattern must be at most 4096 characters."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.rules : length(r.targets) <= 5])
+    error_message = "A rule has at most 5 targets (EventBridge limit)."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for r in var.rules : [for k, t in r.targets : can(regex("^[.\\-_A-Za-z0-9]{1,64}$", k))]]))
+    error_message = "Each target key is its target id: 1-64 characters of A-Z a-z 0-9 . - _."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:", t.arn))]]))
+    error_message = "Each target's arn must be an ARN (arn:<partition>:<service>:...)."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : t.type == null || contains(["sqs", "lambda", "sns", "other"], coalesce(t.type, "other"))]]))
+    error_message = "A target's type must be one of: sqs, lambda, sns, other (or null to infer it from the ARN)."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : length(compact([t.input, t.input_path, t.input_transformer == null ? null : "x"])) <= 1]]))
+    error_message = "A target may set at most one of input, input_path and input_transformer."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : t.input == null || can(jsondecode(t.input))]]))
+    error_message = "A target's input must be valid JSON text."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : t.dead_letter_arn == null || can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[a-zA-Z0-9_.-]+$", t.dead_letter_arn))]]))
+    error_message = "A target's dead_letter_arn must be an SQS queue ARN."
+  }
+
+  validation {
+    condition = alltrue(flatten([for r in var.rules : [for t in r.targets : t.retry_policy == null || try(
+      (t.retry_policy.maximum_event_age_in_seconds == null || (t.retry_policy.maximum_event_age_in_seconds >= 60 && t.retry_policy.maximum_event_age_in_seconds <= 86400)) &&
+      (t.retry_policy.maximum_retry_attempts == null || (t.retry_policy.maximum_retry_attempts >= 0 && t.retry_policy.maximum_retry_attempts <= 185)),
+    false)]]))
+    error_message = "A target's retry_policy needs maximum_event_age_in_seconds from 60 to 86400 and maximum_retry_attempts from 0 to 185."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Alarms
+# ---------------------------------------------------------------------------
+
+variable "create_alarms" {
+  description = "Create CloudWatch alarms: dead-letter queue has messages, module-created on-failure queue has messages, function errors, stream iterator age too high."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "alarm_actions" {
+  description = "ARNs notified when an alarm fires (e.g. an SNS topic)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "ok_actions" {
+  description = "ARNs notified when an alarm returns to OK."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "iterator_age_alarm_threshold_seconds" {
+  description = "The iterator-age alarm fires when the oldest record of a batch was written more than this many seconds before it was read (the function is falling behind)."
+  type        = number
+  default     = 300
+  nullable    = false
+
+  validation {
+    condition     = var.iterator_age_alarm_threshold_seconds >= 1 && var.iterator_age_alarm_threshold_seconds <= 86400
+    error_message = "The iterator_age_alarm_threshold_seconds must be from 1 to 86400."
+  }
+}
+
+variable "alarm_evaluation_periods" {
+  description = "Consecutive 1-minute periods an alarm condition must hold before the error and iterator-age alarms fire."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.alarm_evaluation_periods >= 1 && var.alarm_evaluation_periods <= 60 && floor(var.alarm_evaluation_periods) == var.alarm_evaluation_periods
+    error_message = "The alarm_evaluation_periods must be a whole number from 1 to 60."
+  }
+}
