@@ -1,0 +1,53 @@
+"""Pack entries into the fewest PutEvents requests the limits allow. No I/O.
+
+Entries keep record order, and each request is a run of consecutive entries
+filled up to 10 entries or the size budget. For consecutive runs, filling
+each request greedily is optimal: no packing uses fewer requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from fanout import limits
+from fanout.records import Entry
+
+
+@dataclass(slots=True)
+class PutEventsRequest:
+    """Consecutive entries that fit one PutEvents call together."""
+
+    entries: list[Entry] = field(default_factory=list)
+    size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The requests to send, and the entries too large to send at all."""
+
+    requests: list[PutEventsRequest]
+    too_large: list[Entry]
+
+
+def pack(
+    entries: Iterable[Entry],
+    max_bytes: int = limits.PUT_EVENTS_MAX_BYTES,
+    max_entries: int = limits.PUT_EVENTS_MAX_ENTRIES,
+) -> Plan:
+    """Greedy packing in order; an entry over the budget alone is set aside."""
+    requests: list[PutEventsRequest] = []
+    too_large: list[Entry] = []
+    current = PutEventsRequest()
+    for entry in entries:
+        if entry.size > max_bytes:
+            too_large.append(entry)
+            continue
+        if len(current.entries) == max_entries or current.size + entry.size > max_bytes:
+            requests.append(current)
+            current = PutEventsRequest()
+        current.entries.append(entry)
+        current.size += entry.size
+    if current.entries:
+        requests.append(current)
+    return Plan(requests, too_large)

@@ -1,0 +1,225 @@
+"""Park what could not be published in the SQS dead-letter queue, with the reason.
+
+Building messages is pure (``message_for``); ``DeadLetterQueue`` sends them
+with SendMessageBatch, retrying failed entries a bounded number of times.
+A record whose message could not be sent is simply not parked: the handler
+reports it back to Lambda, which delivers it again.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fanout import limits
+from fanout.records import Entry
+
+MALFORMED = "MalformedRecord"
+TOO_LARGE = "EventTooLarge"
+
+SEND_ATTEMPTS = 3
+BASE_DELAY_S = 0.05
+_KEEP_WHEN_TRUNCATED = (
+    "Keys",
+    "SequenceNumber",
+    "SizeBytes",
+    "StreamViewType",
+    "ApproximateCreationDateTime",
+)
+_MAX_MESSAGE_CHARS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """One record bound for the dead-letter queue."""
+
+    index: int  # position in the invocation's batch
+    record: Any  # the stream record as Lambda delivered it
+    reason: str
+    message: str
+    attempts: int = 0
+    entry: Entry | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A SendMessageBatch entry and its size as SQS counts it."""
+
+    letter: DeadLetter
+    body: str
+    attributes: dict[str, dict[str, str]]
+    size: int
+
+
+def _jsonable(value: Any) -> Any:
+    """Records from get_records carry bytes and datetimes; JSON needs text."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return [_jsonable(v) for v in value]
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _dumps(body: dict[str, Any]) -> str:
+    # ASCII only: SQS accepts a restricted set of Unicode characters.
+    return json.dumps(body, separators=(",", ":"), default=_jsonable)
+
+
+def _event_json(entry: Entry, event_bus_name: str) -> dict[str, Any]:
+    event = entry.to_api(event_bus_name)
+    if entry.time is not None:
+        event["Time"] = entry.time.isoformat()
+    return event
+
+
+def _attributes(letter: DeadLetter) -> dict[str, dict[str, str]]:
+    record = letter.record if isinstance(letter.record, dict) else {}
+    values = {
+        "reason": letter.reason,
+        "table": letter.entry.record.table_name if letter.entry else None,
+        "eventName": record.get("eventName"),
+    }
+    return {
+        name: {"DataType": "String", "StringValue": str(value)}
+        for name, value in values.items()
+        if isinstance(value, str) and value
+    }
+
+
+def _attributes_size(attributes: dict[str, dict[str, str]]) -> int:
+    return sum(
+        len(name.encode()) + len(a["DataType"].encode()) + len(a["StringValue"].encode())
+        for name, a in attributes.items()
+    )
+
+
+def _truncated_record(record: Any) -> Any:
+    """Keys and metadata only: enough to find the item again."""
+    if not isinstance(record, dict) or not isinstance(record.get("dynamodb"), dict):
+        return None
+    slim = {k: v for k, v in record.items() if k != "dynamodb"}
+    slim["dynamodb"] = {k: v for k, v in record["dynamodb"].items() if k in _KEEP_WHEN_TRUNCATED}
+    return slim
+
+
+def message_for(letter: DeadLetter, max_bytes: int, event_bus_name: str) -> Message:
+    """The message body of DESIGN §3, trimmed to keys and metadata if too large."""
+    attributes = _attributes(letter)
+    budget = max_bytes - _attributes_size(attributes)
+    body: dict[str, Any] = {
+        "reason": letter.reason,
+        "message": letter.message,
+        "attempts": letter.attempts,
+        "record": letter.record,
+    }
+    if letter.entry is not None:
+        body["event"] = _event_json(letter.entry, event_bus_name)
+    text = _dumps(body)
+    if len(text) > budget:
+        body.pop("event", None)
+        body["record"] = _truncated_record(letter.record)
+        body["message"] = letter.message[:_MAX_MESSAGE_CHARS]
+        body["truncated"] = True
+        text = _dumps(body)
+    return Message(letter, text, attributes, len(text) + _attributes_size(attributes))
+
+
+def pack(messages: Iterable[Message], max_bytes: int) -> list[list[Message]]:
+    """SendMessageBatch groups: at most 10 messages and max_bytes in all."""
+    batches: list[list[Message]] = []
+    current: list[Message] = []
+    size = 0
+    for message in messages:
+        full = len(current) == limits.SEND_MESSAGE_BATCH_MAX_ENTRIES
+        if current and (full or size + message.size > max_bytes):
+            batches.append(current)
+            current, size = [], 0
+        current.append(message)
+        size += message.size
+    if current:
+        batches.append(current)
+    return batches
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """Which letters are parked, and the ones that are not, with the last error."""
+
+    parked: list[DeadLetter]
+    unparked: list[tuple[DeadLetter, str]]
+    calls: int
+
+
+class DeadLetterQueue:
+    """SendMessageBatch to the DLQ, retrying failed entries a few times."""
+
+    def __init__(
+        self,
+        client: Any,
+        queue_url: str,
+        max_bytes: int,
+        event_bus_name: str,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.queue_url = queue_url
+        self.max_bytes = max_bytes
+        self.event_bus_name = event_bus_name
+        self.sleep = sleep
+
+    def send(self, letters: Sequence[DeadLetter]) -> SendResult:
+        messages = [message_for(x, self.max_bytes, self.event_bus_name) for x in letters]
+        parked: list[DeadLetter] = []
+        unparked: list[tuple[DeadLetter, str]] = []
+        calls = 0
+        for batch in pack(messages, self.max_bytes):
+            done, failed, used = self._send_batch(batch)
+            parked += done
+            unparked += failed
+            calls += used
+        return SendResult(parked, unparked, calls)
+
+    def _send_batch(
+        self, batch: list[Message]
+    ) -> tuple[list[DeadLetter], list[tuple[DeadLetter, str]], int]:
+        """Send one group; retry what SQS did not take unless it was our fault."""
+        pending = {str(i): m for i, m in enumerate(batch)}
+        errors: dict[str, str] = {}
+        parked: list[DeadLetter] = []
+        given_up: list[tuple[DeadLetter, str]] = []
+        calls = 0
+        for attempt in range(SEND_ATTEMPTS):
+            if not pending:
+                break
+            if attempt:
+                self.sleep(BASE_DELAY_S * 2**attempt)
+            calls += 1
+            try:
+                response = self.client.send_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[
+                        {"Id": key, "MessageBody": m.body, "MessageAttributes": m.attributes}
+                        for key, m in pending.items()
+                    ],
+                )
+            except Exception as exc:  # the DLQ being down must not lose the batch
+                errors.update(dict.fromkeys(pending, f"{type(exc).__name__}: {exc}"))
+                continue
+            for ok in response.get("Successful", []):
+                if ok.get("Id") in pending:
+                    parked.append(pending.pop(ok["Id"]).letter)
+            for failed in response.get("Failed", []):
+                key = failed.get("Id")
+                if key not in pending:
+                    continue
+                errors[key] = f"{failed.get('Code')}: {failed.get('Message', '')}"
+                if failed.get("SenderFault"):  # sending it again would fail again
+                    given_up.append((pending.pop(key).letter, errors[key]))
+        given_up += [(m.letter, errors.get(k, "not acknowledged")) for k, m in pending.items()]
+        return parked, given_up, calls

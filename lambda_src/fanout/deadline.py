@@ -1,0 +1,44 @@
+"""How much of the invocation is left, so retries stop before Lambda's timeout.
+
+Whatever is still unpublished when time runs short must be parked in the
+dead-letter queue or reported back; the reserve keeps the time to do that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+# Stop starting new work when less than this is left (or a third of the
+# invocation, for short timeouts), keeping time to park and report.
+RESERVE_MAX_MS = 5000.0
+
+
+class Deadline:
+    """Remaining time from the Lambda context, with a reserve held back."""
+
+    def __init__(self, remaining_ms: Callable[[], float], reserve_ms: float) -> None:
+        self._remaining_ms = remaining_ms
+        self.reserve_ms = reserve_ms
+
+    @classmethod
+    def from_context(cls, context: Any) -> Deadline:
+        """Use context.get_remaining_time_in_millis(); no limit without one."""
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if remaining is None:
+            return cls(lambda: float("inf"), 0.0)
+        return cls(remaining, min(RESERVE_MAX_MS, remaining() / 3))
+
+    @classmethod
+    def after(cls, seconds: float, reserve_ms: float = 0.0) -> Deadline:
+        """A deadline on the monotonic clock (local runs, tests)."""
+        end = time.monotonic() + seconds
+        return cls(lambda: (end - time.monotonic()) * 1000, reserve_ms)
+
+    def left_ms(self) -> float:
+        return float(self._remaining_ms())
+
+    def allows(self, wait_ms: float = 0.0) -> bool:
+        """Whether waiting wait_ms and then working still leaves the reserve."""
+        return self.left_ms() - wait_ms > self.reserve_ms

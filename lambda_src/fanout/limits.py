@@ -1,0 +1,30 @@
+"""AWS service limits the handler works within, each with its source.
+
+Kept in one place so a limit that AWS raises is changed once.
+"""
+
+# EventBridge PutEvents: "Entries: Array Members: Minimum number of 1 item.
+# Maximum number of 10 items." (EventBridge API Reference, PutEvents)
+PUT_EVENTS_MAX_ENTRIES = 10
+
+# EventBridge PutEvents request size, by the formula in "Calculating PutEvents
+# event entry size" (EventBridge User Guide). 256 KB until 2026-01-29, 1 MB since.
+PUT_EVENTS_MAX_BYTES = 1024 * 1024
+
+# The same formula charges a fixed 14 bytes for the Time field when it is set.
+PUT_EVENTS_TIME_BYTES = 14
+
+# EventBridge event fields (PutEventsRequestEntry): DetailType and Source.
+DETAIL_TYPE_MAX_CHARS = 128
+SOURCE_MAX_CHARS = 256
+
+# SQS SendMessageBatch: at most 10 messages per call (SQS API Reference).
+SEND_MESSAGE_BATCH_MAX_ENTRIES = 10
+
+# SQS message size: 256 KiB by default, up to 1 MiB since 2025-08. The
+# aws provider 5.x caps an aws_sqs_queue's max_message_size at 262144.
+SQS_DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024
+SQS_MAX_MESSAGE_BYTES = 1024 * 1024
+
+# DynamoDB Streams stream record event names (DynamoDB Streams API, Record).
+EVENT_NAMES = frozenset({"INSERT", "MODIFY", "REMOVE"})

@@ -1,0 +1,148 @@
+"""The handler's settings: read from the environment once, validated, immutable.
+
+A missing or bad value stops the function at start with a message that names
+the variable and what is allowed, instead of failing later on some record.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from fanout import limits
+
+DETAIL_FORMATS = ("plain", "raw", "both")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MAX_ATTEMPTS_RANGE = (1, 10)
+PUBLISH_CONCURRENCY_RANGE = (1, 64)
+
+_BUS_NAME = re.compile(r"[/.\-_A-Za-z0-9]{1,256}")
+_BUS_ARN = re.compile(
+    r"arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/(?P<name>[/.\-_A-Za-z0-9]{1,256})"
+)
+_QUEUE_URL = re.compile(r"https?://\S+/\S+")
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a usable configuration."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the handler needs to know, from the environment of DESIGN §3."""
+
+    event_bus_name: str
+    dlq_url: str
+    event_source: str | None = None  # None: "dynamodb.<table name>" per record
+    max_attempts: int = 3
+    detail_format: str = "plain"
+    max_event_bytes: int = limits.PUT_EVENTS_MAX_BYTES
+    dlq_max_bytes: int = limits.SQS_DEFAULT_MAX_MESSAGE_BYTES
+    publish_concurrency: int = 4
+    log_level: str = "INFO"
+
+    @property
+    def event_bus_region(self) -> str | None:
+        """The region in an event bus ARN, so a bus elsewhere is called there."""
+        match = _BUS_ARN.fullmatch(self.event_bus_name)
+        return self.event_bus_name.split(":")[3] if match else None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read and validate; raise SettingsError listing every problem at once."""
+        reader = _Reader(env)
+        settings = cls(
+            event_bus_name=reader.event_bus_name(),
+            dlq_url=reader.queue_url("DLQ_URL"),
+            event_source=reader.event_source(),
+            max_attempts=reader.integer("MAX_ATTEMPTS", 3, *MAX_ATTEMPTS_RANGE),
+            detail_format=reader.choice("DETAIL_FORMAT", "plain", DETAIL_FORMATS),
+            max_event_bytes=reader.integer(
+                "MAX_EVENT_BYTES", limits.PUT_EVENTS_MAX_BYTES, 1, limits.PUT_EVENTS_MAX_BYTES
+            ),
+            dlq_max_bytes=reader.integer(
+                "DLQ_MAX_BYTES",
+                limits.SQS_DEFAULT_MAX_MESSAGE_BYTES,
+                1024,
+                limits.SQS_MAX_MESSAGE_BYTES,
+            ),
+            publish_concurrency=reader.integer(
+                "PUBLISH_CONCURRENCY", 4, *PUBLISH_CONCURRENCY_RANGE
+            ),
+            log_level=reader.choice("LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
+        )
+        if reader.problems:
+            raise SettingsError("invalid configuration: " + "; ".join(reader.problems))
+        return settings
+
+
+class _Reader:
+    """Collects problems instead of stopping at the first, so one deploy fixes all."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def _get(self, name: str) -> str | None:
+        value = self.env.get(name, "").strip()
+        return value or None
+
+    def required(self, name: str, what: str) -> str:
+        value = self._get(name)
+        if value is None:
+            self.problems.append(f"{name} is required ({what})")
+            return ""
+        return value
+
+    def event_bus_name(self) -> str:
+        value = self.required("EVENT_BUS_NAME", "an event bus name or ARN")
+        if value and not (_BUS_NAME.fullmatch(value) or _BUS_ARN.fullmatch(value)):
+            self.problems.append(
+                f"EVENT_BUS_NAME={value!r} is neither an event bus name "
+                "(1-256 of A-Z a-z 0-9 . - _ /) nor an event bus ARN"
+            )
+        return value
+
+    def queue_url(self, name: str) -> str:
+        value = self.required(name, "an SQS queue URL")
+        if value and not _QUEUE_URL.fullmatch(value):
+            self.problems.append(f"{name}={value!r} is not an SQS queue URL (https://…/…)")
+        return value
+
+    def event_source(self) -> str | None:
+        value = self._get("EVENT_SOURCE")
+        if value is None:
+            return None
+        if value.startswith("aws."):
+            self.problems.append(
+                f"EVENT_SOURCE={value!r} must not start with 'aws.' (reserved for AWS services)"
+            )
+        if len(value) > limits.SOURCE_MAX_CHARS:
+            self.problems.append(
+                f"EVENT_SOURCE is {len(value)} characters; at most {limits.SOURCE_MAX_CHARS}"
+            )
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self._get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            self.problems.append(f"{name}={raw!r} must be a whole number from {low} to {high}")
+            return default
+        return value
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...], upper: bool = False) -> str:
+        raw = self._get(name)
+        if raw is None:
+            return default
+        value = raw.upper() if upper else raw
+        if value not in allowed:
+            self.problems.append(f"{name}={raw!r} must be one of: {', '.join(allowed)}")
+            return default
+        return value
