@@ -1,0 +1,273 @@
+# The module with only the required input: names, environment, failure settings, alarms.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+override_resource {
+  target = aws_sqs_queue.dlq
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-fanout-dlq"
+  }
+}
+
+override_resource {
+  target = aws_sqs_queue.on_failure
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-fanout-on-failure"
+  }
+}
+
+variables {
+  dynamodb_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2024-05-01T00:00:00.000"
+}
+
+run "names_derive_from_the_table" {
+  assert {
+    condition     = aws_lambda_function.this.function_name == "orders-fanout"
+    error_message = "The function name must default to <table>-fanout, got ${aws_lambda_function.this.function_name}."
+  }
+  assert {
+    condition     = aws_iam_role.this.name == "orders-fanout"
+    error_message = "The role must be named after the function."
+  }
+  assert {
+    condition     = aws_sqs_queue.dlq.name == "orders-fanout-dlq" && aws_sqs_queue.on_failure[0].name == "orders-fanout-on-failure"
+    error_message = "Queue names must derive from the function name."
+  }
+  assert {
+    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/orders-fanout" && output.log_group_name == "/aws/lambda/orders-fanout"
+    error_message = "The log group must be /aws/lambda/<function name>."
+  }
+  assert {
+    condition     = aws_cloudwatch_event_bus.this[0].name == "fanoutBus" && output.event_bus_name == "fanoutBus"
+    error_message = "By default the module creates the bus fanoutBus."
+  }
+  assert {
+    condition     = output.event_bus_arn == aws_cloudwatch_event_bus.this[0].arn
+    error_message = "event_bus_arn must be the created bus's ARN."
+  }
+}
+
+run "function_defaults" {
+  assert {
+    condition     = aws_lambda_function.this.handler == "fanout.handler.lambda_handler"
+    error_message = "Handler must be fanout.handler.lambda_handler."
+  }
+  assert {
+    condition     = aws_lambda_function.this.runtime == "python3.13" && aws_lambda_function.this.architectures == tolist(["arm64"])
+    error_message = "The function must default to python3.13 on arm64."
+  }
+  assert {
+    condition     = aws_lambda_function.this.source_code_hash == filebase64sha256("${path.module}/dist/fanout.zip")
+    error_message = "source_code_hash must be the hash of the zip, so code changes redeploy."
+  }
+  assert {
+    condition     = aws_lambda_function.this.reserved_concurrent_executions == -1
+    error_message = "Without reserved_concurrent_executions the function must be unreserved (-1)."
+  }
+  assert {
+    condition     = aws_cloudwatch_log_group.this.retention_in_days == 30 && aws_cloudwatch_log_group.this.kms_key_id == null
+    error_message = "Log retention must default to 30 days without a KMS key."
+  }
+}
+
+run "environment_is_wired" {
+  assert {
+    condition = toset(keys(aws_lambda_function.this.environment[0].variables)) == toset([
+      "EVENT_BUS_NAME", "DLQ_URL", "EVENT_SOURCE", "MAX_ATTEMPTS", "DETAIL_FORMAT",
+      "MAX_EVENT_BYTES", "DLQ_MAX_BYTES", "PUBLISH_CONCURRENCY", "LOG_LEVEL",
+    ])
+    error_message = "The environment must hold exactly the handler's variables, got ${join(", ", keys(aws_lambda_function.this.environment[0].variables))}."
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.EVENT_BUS_NAME == "fanoutBus"
+    error_message = "EVENT_BUS_NAME must be the bus name."
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.DLQ_URL == "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-fanout-dlq"
+    error_message = "DLQ_URL must be the dead-letter queue's URL."
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.EVENT_SOURCE == "dynamodb.orders" && output.event_source == "dynamodb.orders"
+    error_message = "EVENT_SOURCE must default to dynamodb.<table>."
+  }
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables.MAX_ATTEMPTS == "3" &&
+      aws_lambda_function.this.environment[0].variables.DETAIL_FORMAT == "plain" &&
+      aws_lambda_function.this.environment[0].variables.MAX_EVENT_BYTES == "1048576" &&
+      aws_lambda_function.this.environment[0].variables.PUBLISH_CONCURRENCY == "4" &&
+      aws_lambda_function.this.environment[0].variables.LOG_LEVEL == "INFO"
+    )
+    error_message = "Handler settings must have their documented defaults."
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.DLQ_MAX_BYTES == tostring(aws_sqs_queue.dlq.max_message_size) && aws_sqs_queue.dlq.max_message_size == 262144
+    error_message = "DLQ_MAX_BYTES must equal the DLQ's max_message_size (262144 by default)."
+  }
+}
+
+run "environment_follows_inputs" {
+  variables {
+    name                = "custom"
+    event_source        = "com.example.orders"
+    max_attempts        = 7
+    detail_format       = "both"
+    max_event_bytes     = 262144
+    publish_concurrency = 16
+    log_level           = "DEBUG"
+    dlq                 = { max_message_size = 65536 }
+  }
+  assert {
+    condition = aws_lambda_function.this.environment[0].variables == tomap({
+      EVENT_BUS_NAME      = "fanoutBus"
+      DLQ_URL             = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-fanout-dlq"
+      EVENT_SOURCE        = "com.example.orders"
+      MAX_ATTEMPTS        = "7"
+      DETAIL_FORMAT       = "both"
+      MAX_EVENT_BYTES     = "262144"
+      DLQ_MAX_BYTES       = "65536"
+      PUBLISH_CONCURRENCY = "16"
+      LOG_LEVEL           = "DEBUG"
+    })
+    error_message = "The environment must follow the inputs."
+  }
+  assert {
+    condition     = aws_lambda_function.this.function_name == "custom" && aws_sqs_queue.dlq.name == "custom-dlq"
+    error_message = "The name input must name the function and its queues."
+  }
+}
+
+run "dead_letter_queue_is_encrypted_and_kept_14_days" {
+  assert {
+    condition     = aws_sqs_queue.dlq.sqs_managed_sse_enabled == true && aws_sqs_queue.dlq.kms_master_key_id == null
+    error_message = "The DLQ must use SQS-managed SSE by default."
+  }
+  assert {
+    condition     = aws_sqs_queue.dlq.message_retention_seconds == 1209600
+    error_message = "The DLQ must keep messages 14 days by default."
+  }
+  assert {
+    condition     = output.dlq_url == aws_sqs_queue.dlq.url && output.dlq_arn == aws_sqs_queue.dlq.arn && output.dlq_name == "orders-fanout-dlq"
+    error_message = "DLQ outputs must come from the queue."
+  }
+}
+
+run "dead_letter_queue_with_customer_key" {
+  variables {
+    dlq = { kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" }
+  }
+  assert {
+    condition     = aws_sqs_queue.dlq.kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    error_message = "With dlq.kms_key_arn the DLQ must use that key instead of SQS-managed SSE."
+  }
+  assert {
+    condition     = aws_sqs_queue.on_failure[0].kms_master_key_id == aws_sqs_queue.dlq.kms_master_key_id
+    error_message = "The module's on-failure queue must use the DLQ's key."
+  }
+}
+
+run "event_source_mapping_defaults" {
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "The mapping must use ReportBatchItemFailures."
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].event_source_arn == var.dynamodb_stream_arn && aws_lambda_event_source_mapping.this[0].function_name == aws_lambda_function.this.arn
+    error_message = "The mapping must connect the stream to the function."
+  }
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.this[0].batch_size == 100 &&
+      aws_lambda_event_source_mapping.this[0].starting_position == "LATEST" &&
+      aws_lambda_event_source_mapping.this[0].parallelization_factor == 1 &&
+      aws_lambda_event_source_mapping.this[0].bisect_batch_on_function_error == true &&
+      aws_lambda_event_source_mapping.this[0].enabled == true
+    )
+    error_message = "Mapping settings must have their documented defaults."
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].maximum_retry_attempts == 10 && aws_lambda_event_source_mapping.this[0].maximum_record_age_in_seconds == 21600
+    error_message = "Retries and record age must be bounded by default (never -1)."
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].destination_config[0].on_failure[0].destination_arn == aws_sqs_queue.on_failure[0].arn
+    error_message = "Failed batches must go to the module's on-failure queue by default."
+  }
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.this[0].filter_criteria) == 0
+    error_message = "No filter criteria by default."
+  }
+  assert {
+    condition     = output.event_source_mapping_uuid == "00000000-0000-0000-0000-000000000001" && output.on_failure_destination_arn == aws_sqs_queue.on_failure[0].arn
+    error_message = "Mapping outputs must come from the mapping and its destination."
+  }
+}
+
+run "alarms_on_by_default" {
+  variables {
+    alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:oncall"]
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.dlq_messages) == 1 && length(aws_cloudwatch_metric_alarm.errors) == 1 && length(aws_cloudwatch_metric_alarm.iterator_age) == 1 && length(aws_cloudwatch_metric_alarm.on_failure_messages) == 1
+    error_message = "Alarms on DLQ, on-failure queue, errors and iterator age must exist by default."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.dlq_messages[0].dimensions.QueueName == "orders-fanout-dlq" && aws_cloudwatch_metric_alarm.dlq_messages[0].threshold == 0 && aws_cloudwatch_metric_alarm.dlq_messages[0].comparison_operator == "GreaterThanThreshold"
+    error_message = "The DLQ alarm must fire on any visible message."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.iterator_age[0].threshold == 300000 && aws_cloudwatch_metric_alarm.iterator_age[0].metric_name == "IteratorAge"
+    error_message = "The iterator-age alarm threshold must be 300 s in milliseconds."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.errors[0].alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:oncall"])
+    error_message = "alarm_actions must be wired to the alarms."
+  }
+}
+
+run "alarms_can_be_turned_off" {
+  variables {
+    create_alarms = false
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.dlq_messages) + length(aws_cloudwatch_metric_alarm.errors) + length(aws_cloudwatch_metric_alarm.iterator_age) + length(aws_cloudwatch_metric_alarm.on_failure_messages) == 0
+    error_message = "create_alarms = false must create no alarm."
+  }
+}
+
+run "tags_everywhere" {
+  variables {
+    tags = { team = "orders" }
+  }
+  assert {
+    condition = alltrue([
+      aws_lambda_function.this.tags.team == "orders",
+      aws_iam_role.this.tags.team == "orders",
+      aws_sqs_queue.dlq.tags.team == "orders",
+      aws_sqs_queue.on_failure[0].tags.team == "orders",
+      aws_cloudwatch_log_group.this.tags.team == "orders",
+      aws_cloudwatch_event_bus.this[0].tags.team == "orders",
+      aws_lambda_event_source_mapping.this[0].tags.team == "orders",
+      aws_cloudwatch_metric_alarm.errors[0].tags.team == "orders",
+    ])
+    error_message = "tags must reach every taggable resource."
+  }
+}
+
+run "long_table_names_give_valid_function_names" {
+  variables {
+    dynamodb_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/my.very.long.table.name.that.goes.on.and.on.and.on.forever/stream/2024-05-01T00:00:00.000"
+  }
+  assert {
+    condition     = can(regex("^[a-zA-Z0-9_-]{1,64}$", aws_lambda_function.this.function_name)) && endswith(aws_lambda_function.this.function_name, "-fanout")
+    error_message = "A derived name must be a valid Lambda name, got ${aws_lambda_function.this.function_name}."
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.EVENT_SOURCE == "dynamodb.my.very.long.table.name.that.goes.on.and.on.and.on.forever"
+    error_message = "EVENT_SOURCE keeps the table name as it is."
+  }
+}

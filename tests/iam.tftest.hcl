@@ -1,0 +1,178 @@
+# Least privilege, asserted on the decoded policy document.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+override_resource {
+  target = aws_sqs_queue.dlq
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-fanout-dlq"
+  }
+}
+
+override_resource {
+  target = aws_sqs_queue.on_failure
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-fanout-on-failure"
+  }
+}
+
+override_resource {
+  target = aws_cloudwatch_log_group.this
+  values = {
+    arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/orders-fanout"
+  }
+}
+
+variables {
+  dynamodb_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2024-05-01T00:00:00.000"
+}
+
+run "default_policy_is_least_privilege" {
+  assert {
+    condition = toset([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid]) == toset([
+      "ReadTheStream", "ListStreams", "PublishToTheBus", "DeadLetterUnpublishedEvents",
+      "SendBatchMetadataOnFailure", "WriteOwnLogs",
+    ])
+    error_message = "Unexpected statements: ${aws_iam_role_policy.this.policy}"
+  }
+  assert {
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Effect == "Allow" && alltrue([for a in s.Action : !strcontains(a, "*")])])
+    error_message = "No action may contain a wildcard."
+  }
+  assert {
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : !contains(s.Resource, "*") || s.Action == ["dynamodb:ListStreams"]])
+    error_message = "Only dynamodb:ListStreams may use Resource \"*\" (AWS supports no resource there)."
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "ReadTheStream"]) == {
+      Sid      = "ReadTheStream"
+      Effect   = "Allow"
+      Action   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+      Resource = ["arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2024-05-01T00:00:00.000"]
+    }
+    error_message = "Stream reads must be on the stream ARN only."
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "PublishToTheBus"]) == {
+      Sid       = "PublishToTheBus"
+      Effect    = "Allow"
+      Action    = ["events:PutEvents"]
+      Resource  = ["arn:aws:events:eu-west-1:123456789012:event-bus/fanoutBus"]
+      Condition = { StringEquals = { "events:source" = "dynamodb.orders" } }
+    }
+    error_message = "PutEvents must be on the bus only, conditioned on the event source."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "DeadLetterUnpublishedEvents"]).Resource == ["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq"]
+    error_message = "sqs:SendMessage must be on the DLQ."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "SendBatchMetadataOnFailure"]).Resource == ["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"]
+    error_message = "The on-failure statement must be on the module's on-failure queue."
+  }
+  assert {
+    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")])) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq", "arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"])
+    error_message = "sqs:SendMessage must be granted on the DLQ and the on-failure queue only."
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "WriteOwnLogs"]) == {
+      Sid      = "WriteOwnLogs"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/orders-fanout:*"]
+    }
+    error_message = "Logs must be written to the function's own log group only."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Principal == { Service = "lambda.amazonaws.com" } && length(jsondecode(aws_iam_role.this.assume_role_policy).Statement) == 1
+    error_message = "Only Lambda may assume the role."
+  }
+}
+
+run "kms_only_on_given_keys" {
+  variables {
+    stream_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000001"
+    dlq                = { kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000002" }
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "DecryptWithCustomerKeys"]).Resource == ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000001"]
+    error_message = "kms:Decrypt for the stream must be on the table's key only."
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "EncryptForEncryptedQueues"]) == {
+      Sid      = "EncryptForEncryptedQueues"
+      Effect   = "Allow"
+      Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      Resource = ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000002"]
+    }
+    error_message = "Queue encryption permissions must be on the queue key only."
+  }
+}
+
+run "no_kms_without_customer_keys" {
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if anytrue([for a in s.Action : startswith(a, "kms:")])]) == 0
+    error_message = "Without customer keys the role must get no KMS permission."
+  }
+}
+
+run "sns_on_failure_destination" {
+  variables {
+    on_failure_destination_arn = "arn:aws:sns:eu-west-1:123456789012:fanout-failures"
+    on_failure_kms_key_arn     = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000003"
+  }
+  assert {
+    condition     = length(aws_sqs_queue.on_failure) == 0 && aws_lambda_event_source_mapping.this[0].destination_config[0].on_failure[0].destination_arn == "arn:aws:sns:eu-west-1:123456789012:fanout-failures"
+    error_message = "A given destination replaces the module's on-failure queue."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "PublishBatchMetadataOnFailure"]).Resource == ["arn:aws:sns:eu-west-1:123456789012:fanout-failures"] && length([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "SendBatchMetadataOnFailure"]) == 0
+    error_message = "sns:Publish must be on the given topic only, with no SQS on-failure grant."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "EncryptForEncryptedQueues"]).Resource == ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000003"]
+    error_message = "The destination's key must be granted when given."
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.on_failure_messages) == 0
+    error_message = "No on-failure alarm for a destination the module does not own."
+  }
+}
+
+run "no_mapping_no_on_failure_grant" {
+  variables {
+    create_event_source_mapping = false
+  }
+  assert {
+    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")])) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq"])
+    error_message = "Without a mapping sqs:SendMessage must be on the DLQ only."
+  }
+}
+
+run "tracing_active_adds_xray_only" {
+  variables {
+    tracing_mode = "Active"
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "WriteTraces"]).Action == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    error_message = "Active tracing must grant the two X-Ray write actions."
+  }
+  assert {
+    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active"
+    error_message = "tracing_mode must reach the function."
+  }
+}
+
+run "custom_event_source_is_the_condition" {
+  variables {
+    event_source = "com.example.orders"
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "PublishToTheBus"]).Condition.StringEquals["events:source"] == aws_lambda_function.this.environment[0].variables.EVENT_SOURCE
+    error_message = "The events:source condition must equal EVENT_SOURCE."
+  }
+}

@@ -1,0 +1,73 @@
+# Deterministic values for computed attributes the module feeds into ARN- or
+# JSON-validated arguments (bare mocks would produce random strings).
+
+mock_data "aws_caller_identity" {
+  defaults = {
+    account_id = "123456789012"
+    arn        = "arn:aws:iam::123456789012:user/test"
+  }
+}
+
+mock_data "aws_sqs_queue" {
+  defaults = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:target"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/target"
+  }
+}
+
+mock_resource "aws_iam_role" {
+  defaults = {
+    arn = "arn:aws:iam::123456789012:role/fanout"
+  }
+}
+
+mock_resource "aws_sqs_queue" {
+  defaults = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:queue"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/queue"
+  }
+}
+
+mock_resource "aws_cloudwatch_log_group" {
+  defaults = {
+    arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/fanout"
+  }
+}
+
+mock_resource "aws_cloudwatch_event_bus" {
+  defaults = {
+    arn = "arn:aws:events:eu-west-1:123456789012:event-bus/fanoutBus"
+  }
+}
+
+mock_resource "aws_cloudwatch_event_rule" {
+  defaults = {
+    arn = "arn:aws:events:eu-west-1:123456789012:rule/fanoutBus/rule"
+  }
+}
+
+mock_resource "aws_cloudwatch_event_archive" {
+  defaults = {
+    arn = "arn:aws:events:eu-west-1:123456789012:archive/fanout"
+  }
+}
+
+mock_resource "aws_lambda_function" {
+  defaults = {
+    arn           = "arn:aws:lambda:eu-west-1:123456789012:function:fanout"
+    invoke_arn    = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:fanout/invocations"
+    qualified_arn = "arn:aws:lambda:eu-west-1:123456789012:function:fanout:$LATEST"
+  }
+}
+
+mock_resource "aws_lambda_event_source_mapping" {
+  defaults = {
+    uuid = "00000000-0000-0000-0000-000000000001"
+  }
+}
+
+mock_resource "aws_cloudwatch_metric_alarm" {
+  defaults = {
+    arn = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:fanout"
+  }
+}
