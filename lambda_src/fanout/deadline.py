@@ -10,9 +10,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-# Stop starting new work when less than this is left (or a third of the
-# invocation, for short timeouts), keeping time to park and report.
+# Stop starting new work when less than this is left (a third of the
+# invocation for short timeouts, never under the minimum), keeping time to
+# park and report.
 RESERVE_MAX_MS = 5000.0
+RESERVE_MIN_MS = 200.0
 
 
 class Deadline:
@@ -28,7 +30,7 @@ class Deadline:
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         if remaining is None:
             return cls(lambda: float("inf"), 0.0)
-        return cls(remaining, min(RESERVE_MAX_MS, remaining() / 3))
+        return cls(remaining, max(RESERVE_MIN_MS, min(RESERVE_MAX_MS, remaining() / 3)))
 
     @classmethod
     def after(cls, seconds: float, reserve_ms: float = 0.0) -> Deadline:

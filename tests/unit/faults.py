@@ -17,8 +17,10 @@ from botocore.exceptions import ClientError
 
 def client_error(code: str, status: int = 400, operation: str = "PutEvents") -> ClientError:
     return ClientError(
-        {"Error": {"Code": code, "Message": f"injected {code}"},
-         "ResponseMetadata": {"HTTPStatusCode": status}},
+        {
+            "Error": {"Code": code, "Message": f"injected {code}"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
         operation,
     )
 
@@ -39,7 +41,7 @@ class FaultyEvents:
         self.calls: list[list[dict[str, Any]]] = []
         self.attempts: defaultdict[str, int] = defaultdict(int)
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         call = len(self.calls)
         self.calls.append(Entries)
         if call in self.request_faults:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fanout import handler
 from fanout.settings import Settings, SettingsError
 
 GOOD = {
@@ -78,8 +79,6 @@ def test_all_problems_are_reported_together() -> None:
 
 
 def test_handler_fails_at_start_on_bad_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fanout import handler
-
     monkeypatch.delenv("EVENT_BUS_NAME", raising=False)
     monkeypatch.setenv("DLQ_URL", GOOD["DLQ_URL"])
     handler.reset()

@@ -1,0 +1,90 @@
+"""Property: for any batch and any fault schedule, no record is lost.
+
+Every record is published, or in the DLQ, or at/after the checkpoint that
+Lambda re-delivers from; none is published twice within one invocation.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fanout.dead_letter import DeadLetterQueue
+from fanout.handler import Runtime, process
+from fanout.publisher import Publisher
+from fanout.settings import Settings
+from tests.unit import streams
+from tests.unit.conftest import Context
+from tests.unit.memory import MemoryEvents, MemorySqs
+
+CODES = [None, None, "ThrottlingException", "InternalFailure", "ValidationException"]
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> dict:
+    count = draw(st.integers(0, 45))
+    records = []
+    for i in range(count):
+        if draw(st.integers(0, 19)) == 0:
+            records.append({"eventID": f"bad-{i}", "eventName": "INSERT"})  # malformed
+        else:
+            size = draw(st.sampled_from([1, 10, 200, 900, 2500]))  # 2500 is over the budget
+            records.append(streams.insert(i, payload="p" * size))
+    entry_faults = {
+        f"event-{i}": draw(st.lists(st.sampled_from(CODES), max_size=4)) for i in range(count)
+    }
+    return {
+        "records": records,
+        "entry_faults": entry_faults,
+        "request_faults": draw(st.sets(st.integers(0, 12), max_size=3)),
+        "dlq_down": draw(st.sampled_from([0, 0, 1, 2, 3, 10])),
+        "max_attempts": draw(st.integers(1, 4)),
+        "remaining_ms": draw(st.sampled_from([100, 2000, 60_000])),
+        "per_call_ms": draw(st.sampled_from([0, 50, 300])),
+        "concurrency": draw(st.integers(1, 6)),
+    }
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_every_record_is_published_parked_or_redelivered(case: dict) -> None:
+    records = case["records"]
+    events = MemoryEvents(case["entry_faults"], case["request_faults"])
+    sqs = MemorySqs(case["dlq_down"])
+    config = Settings(
+        event_bus_name="fanoutBus",
+        dlq_url="https://sqs.local/1/dlq",
+        max_attempts=case["max_attempts"],
+        max_event_bytes=2000,
+        publish_concurrency=case["concurrency"],
+    )
+    runtime = Runtime(
+        config,
+        Publisher(
+            events,
+            "fanoutBus",
+            config.max_attempts,
+            config.publish_concurrency,
+            sleep=lambda s: None,
+        ),
+        DeadLetterQueue(
+            sqs, config.dlq_url, config.dlq_max_bytes, "fanoutBus", sleep=lambda s: None
+        ),
+    )
+    context = Context(case["remaining_ms"], case["per_call_ms"])
+
+    response = process(streams.batch(*records), context, runtime)
+
+    reported = [f["itemIdentifier"] for f in response["batchItemFailures"]]
+    sequences = [r.get("dynamodb", {}).get("SequenceNumber", "") for r in records]
+    checkpoint = len(records) - len(reported)
+    assert reported == sequences[checkpoint:], "the report is a suffix of the batch"
+    published = set(events.published)
+    parked = {body["record"].get("eventID") for body in sqs.bodies}
+    assert len(events.published) == len(published), "nothing published twice"
+    for index, record in enumerate(records[:checkpoint]):
+        event_id = record["eventID"]
+        assert (event_id in published) != (event_id in parked), f"record {index} in one place"
+    if checkpoint < len(records):
+        first = records[checkpoint]["eventID"]
+        assert first not in published and first not in parked, "checkpoint is the first unplaced"

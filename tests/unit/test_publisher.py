@@ -1,0 +1,154 @@
+"""Publishing under faults: only failed entries are retried, and every entry ends somewhere."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from fanout import publisher
+from fanout.handler import process
+from tests.unit import streams
+from tests.unit.conftest import Context, Stack, harness
+from tests.unit.faults import client_error
+
+
+def seq(n: int) -> str:
+    return f"{n:021d}"
+
+
+def run(h, records, context=None):
+    return process(streams.batch(*records), context or Context(), h.runtime)
+
+
+def test_partial_failure_retries_only_the_failed_entries(stack: Stack) -> None:
+    h = harness(stack)
+    h.events.entry_faults = {seq(3): ["ThrottlingException"], seq(7): ["InternalFailure"]}
+    response = run(h, [streams.insert(i) for i in range(10)])
+    assert response == {"batchItemFailures": []}
+    assert len(h.events.calls) == 2
+    assert h.events.sent_sequences(1) == [seq(3), seq(7)]
+    assert sorted(e["detail"]["sequenceNumber"] for e in stack.consumed()) == [
+        seq(i) for i in range(10)
+    ]
+    assert stack.dead_letters() == []
+
+
+def test_whole_request_throttled_is_retried(stack: Stack) -> None:
+    h = harness(stack)
+    h.events.request_faults = {0: client_error("ThrottlingException")}
+    response = run(h, [streams.insert(i) for i in range(5)])
+    assert response == {"batchItemFailures": []}
+    assert len(h.events.calls) == 2
+    assert len(stack.consumed()) == 5
+
+
+def test_connection_errors_are_retried(stack: Stack) -> None:
+    h = harness(stack)
+    h.events.request_faults = {0: EndpointConnectionError(endpoint_url="https://events")}
+    assert run(h, [streams.insert(1)]) == {"batchItemFailures": []}
+    assert len(stack.consumed()) == 1
+
+
+def test_non_retryable_code_goes_to_the_dlq_after_one_attempt(stack: Stack) -> None:
+    h = harness(stack)
+    h.events.entry_faults = {seq(2): ["MalformedDetail", "MalformedDetail"]}
+    response = run(h, [streams.insert(i) for i in range(4)])
+    assert response == {"batchItemFailures": []}
+    assert h.events.attempts[seq(2)] == 1
+    [letter] = stack.dead_letters()
+    assert letter["reason"] == publisher.REJECTED
+    assert letter["attempts"] == 1
+    assert letter["message"].startswith("MalformedDetail")
+    assert letter["record"]["dynamodb"]["SequenceNumber"] == seq(2)
+    assert letter["event"]["DetailType"] == "INSERT"
+    assert letter["_attributes"] == {
+        "reason": "PutEventsRejected",
+        "table": "Orders",
+        "eventName": "INSERT",
+    }
+    assert len(stack.consumed()) == 3
+
+
+def test_access_denied_for_the_request_parks_every_entry(stack: Stack) -> None:
+    h = harness(stack)
+    h.events.request_faults = {0: client_error("AccessDeniedException")}
+    assert run(h, [streams.insert(i) for i in range(3)]) == {"batchItemFailures": []}
+    assert len(h.events.calls) == 1
+    assert {x["reason"] for x in stack.dead_letters()} == {publisher.REJECTED}
+
+
+@pytest.mark.parametrize("max_attempts", [1, 3, 5])
+def test_retries_stop_at_max_attempts(stack: Stack, max_attempts: int) -> None:
+    h = harness(stack, max_attempts=max_attempts)
+    h.events.entry_faults = {seq(1): ["ThrottlingException"] * 10}
+    response = run(h, [streams.insert(0), streams.insert(1)])
+    assert response == {"batchItemFailures": []}
+    assert h.events.attempts[seq(1)] == max_attempts
+    [letter] = stack.dead_letters()
+    assert letter["reason"] == publisher.EXHAUSTED
+    assert letter["attempts"] == max_attempts
+    assert len(h.sleeps) == max_attempts - 1
+
+
+def test_backoff_is_full_jitter_and_bounded(stack: Stack) -> None:
+    h = harness(stack, max_attempts=10)
+    h.runtime.publisher.jitter = lambda: 1.0  # the top of each jitter range
+    h.events.entry_faults = {seq(0): ["ThrottlingException"] * 10}
+    run(h, [streams.insert(0)])
+    assert h.sleeps == [min(publisher.MAX_DELAY_S, publisher.BASE_DELAY_S * 2**k) for k in range(9)]
+    assert max(h.sleeps) == publisher.MAX_DELAY_S
+    h2 = harness(stack, max_attempts=3)
+    h2.runtime.publisher.jitter = lambda: 0.25
+    h2.events.entry_faults = {seq(5): ["ThrottlingException"] * 2}
+    run(h2, [streams.insert(5)])
+    assert h2.sleeps == [0.025, 0.05]
+
+
+def test_dlq_unavailable_reports_the_record_for_redelivery(stack: Stack) -> None:
+    h = harness(stack)
+    h.events.entry_faults = {seq(3): ["ValidationException"]}
+    h.sqs.down_for_calls = 99
+    records = [streams.insert(i) for i in range(6)]
+    response = run(h, records)
+    # record 3 is in neither place: Lambda must deliver it (and what follows) again
+    assert response == {"batchItemFailures": [{"itemIdentifier": seq(i)} for i in range(3, 6)]}
+    assert h.sqs.calls == 3  # bounded DLQ retries
+    assert len(stack.consumed()) == 5
+
+
+def test_dlq_recovering_within_its_retries_parks_the_record(stack: Stack) -> None:
+    h = harness(stack)
+    h.events.entry_faults = {seq(0): ["ValidationException"]}
+    h.sqs.down_for_calls = 2
+    assert run(h, [streams.insert(0)]) == {"batchItemFailures": []}
+    assert [x["reason"] for x in stack.dead_letters()] == [publisher.REJECTED]
+
+
+def test_no_time_left_sends_nothing_and_reports_everything(stack: Stack) -> None:
+    h = harness(stack)
+    records = [streams.insert(i) for i in range(15)]
+    response = run(h, records, Context(remaining_ms=10))
+    assert h.events.calls == []
+    assert response == {"batchItemFailures": [{"itemIdentifier": seq(i)} for i in range(15)]}
+
+
+def test_time_running_out_stops_retrying_and_parks_the_failed(stack: Stack) -> None:
+    h = harness(stack, max_attempts=10)
+    h.runtime.publisher.jitter = lambda: 1.0
+    h.events.entry_faults = {seq(1): ["ThrottlingException"] * 10}
+    # 3 s left and a 1 s reserve: the retries stop long before ten attempts
+    context = Context(remaining_ms=3000, per_call_ms=400)
+    response = run(h, [streams.insert(0), streams.insert(1)], context)
+    assert response == {"batchItemFailures": []}
+    assert 1 < h.events.attempts[seq(1)] < 10
+    [letter] = stack.dead_letters()
+    assert letter["reason"] == publisher.EXHAUSTED
+    assert "ms of the invocation left" in letter["message"]
+
+
+def test_many_requests_are_sent_concurrently(stack: Stack) -> None:
+    h = harness(stack, publish_concurrency=4)
+    response = run(h, [streams.insert(i) for i in range(95)])
+    assert response == {"batchItemFailures": []}
+    assert len(h.events.calls) == 10
+    assert len(stack.consumed()) == 95
