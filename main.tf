@@ -33,7 +33,6 @@ locals {
 
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_338:Retention is an input (default 30 days); a year of handler logs is the user's choice, not a module default.
-  #checkov:skip=CKV_AWS_158:KMS encryption is optional (log_kms_key_arn); the logs hold no more than the stream the table already protects.
   name              = local.log_group_name
   retention_in_days = var.log_retention_in_days
   kms_key_id        = var.log_kms_key_arn
@@ -44,9 +43,6 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:A stream-invoked function has no asynchronous invocations; failed entries go to the module's SQS DLQ, failed batches to the on-failure destination.
   #checkov:skip=CKV_AWS_117:The function only calls AWS APIs; a VPC would add NAT or endpoints without protecting anything.
   #checkov:skip=CKV_AWS_272:Code signing needs a signing profile the user owns; the zip is built reproducibly by `make package`.
-  #checkov:skip=CKV_AWS_173:Environment variables hold names and numbers, no secrets; a customer key can be set with lambda_kms_key_arn.
-  #checkov:skip=CKV_AWS_115:Reserved concurrency is an input; by default the stream bounds concurrency (shards x parallelization_factor).
-  #checkov:skip=CKV_AWS_50:X-Ray tracing is an input (tracing_mode); Active costs money per trace, so the default is PassThrough.
   function_name                  = local.name
   description                    = "Fans out changes of DynamoDB table ${local.table_name} to EventBridge"
   role                           = aws_iam_role.this.arn
