@@ -7,7 +7,7 @@ each request greedily is optimal: no packing uses fewer requests.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from fanout import limits
@@ -30,24 +30,36 @@ class Plan:
     too_large: list[Entry]
 
 
-def pack(
+def iter_requests(
     entries: Iterable[Entry],
+    too_large: list[Entry],
     max_bytes: int = limits.PUT_EVENTS_MAX_BYTES,
     max_entries: int = limits.PUT_EVENTS_MAX_ENTRIES,
-) -> Plan:
-    """Greedy packing in order; an entry over the budget alone is set aside."""
-    requests: list[PutEventsRequest] = []
-    too_large: list[Entry] = []
+) -> Iterator[PutEventsRequest]:
+    """Yield requests as they fill, so a large batch is sent while it is converted.
+
+    An entry over the budget on its own is appended to ``too_large`` instead.
+    """
     current = PutEventsRequest()
     for entry in entries:
         if entry.size > max_bytes:
             too_large.append(entry)
             continue
         if len(current.entries) == max_entries or current.size + entry.size > max_bytes:
-            requests.append(current)
+            yield current
             current = PutEventsRequest()
         current.entries.append(entry)
         current.size += entry.size
     if current.entries:
-        requests.append(current)
+        yield current
+
+
+def pack(
+    entries: Iterable[Entry],
+    max_bytes: int = limits.PUT_EVENTS_MAX_BYTES,
+    max_entries: int = limits.PUT_EVENTS_MAX_ENTRIES,
+) -> Plan:
+    """All requests at once (greedy, in order) and the entries set aside."""
+    too_large: list[Entry] = []
+    requests = list(iter_requests(entries, too_large, max_bytes, max_entries))
     return Plan(requests, too_large)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,14 +93,17 @@ def process(event: dict[str, Any], context: Any, rt: Runtime) -> dict[str, list]
     records = list((event or {}).get("Records") or [])
     counts = metrics.Counts(records=len(records))
 
-    entries, letters = _convert_all(records, rt.settings)
-    plan = batching.pack(entries, rt.settings.max_event_bytes)
-    letters += [_too_large(entry, rt.settings.max_event_bytes) for entry in plan.too_large]
-    _log_requests(plan.requests, rt.settings.event_bus_name)
+    letters: list[DeadLetter] = []  # filled as records are converted and sent
+    too_large: list[Entry] = []
+    entries = _convert_all(records, rt.settings, letters)
+    requests = batching.iter_requests(entries, too_large, rt.settings.max_event_bytes)
+    outcome = rt.publisher.publish(
+        _logged(requests, rt.settings.event_bus_name), Deadline.from_context(context)
+    )
 
-    outcome = rt.publisher.publish(plan.requests, Deadline.from_context(context))
+    letters += [_too_large(entry, rt.settings.max_event_bytes) for entry in too_large]
     letters += [_failed(failure) for failure in outcome.failed]
-    accounted = {entry.record.index for entry in outcome.published}
+    accounted = set(outcome.published)
     accounted |= _park(letters, rt.dead_letters, counts)
     response = batch_item_failures(records, accounted)
 
@@ -140,11 +144,15 @@ def _park(letters: list[DeadLetter], queue: DeadLetterQueue, counts: metrics.Cou
     return {letter.index for letter in sent.parked}
 
 
-def _log_requests(requests: list[batching.PutEventsRequest], bus: str) -> None:
-    """At DEBUG only: the entries, which carry item data."""
-    if logger.isEnabledFor(logging.DEBUG):
-        for request in requests:
+def _logged(
+    requests: Iterator[batching.PutEventsRequest], bus: str
+) -> Iterator[batching.PutEventsRequest]:
+    """At DEBUG only, log each request's entries (they carry item data)."""
+    debug = logger.isEnabledFor(logging.DEBUG)
+    for request in requests:
+        if debug:
             logger.debug("PutEvents entries: %s", [e.to_api(bus) for e in request.entries])
+        yield request
 
 
 def _function_name(context: Any) -> str:
@@ -152,16 +160,15 @@ def _function_name(context: Any) -> str:
     return name or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
 
 
-def _convert_all(records: list[Any], settings: Settings) -> tuple[list[Entry], list[DeadLetter]]:
-    """Entries for the good records; dead letters for the malformed ones."""
-    entries: list[Entry] = []
-    letters: list[DeadLetter] = []
+def _convert_all(
+    records: list[Any], settings: Settings, malformed: list[DeadLetter]
+) -> Iterator[Entry]:
+    """Entries for the good records, lazily; dead letters for the malformed ones."""
     for index, raw in enumerate(records):
         try:
-            entries.append(convert(decode(index, raw), settings))
+            yield convert(decode(index, raw), settings)
         except (MalformedRecord, TypeError, ValueError) as exc:
-            letters.append(DeadLetter(index, raw, MALFORMED, str(exc) or type(exc).__name__))
-    return entries, letters
+            malformed.append(DeadLetter(index, raw, MALFORMED, str(exc) or type(exc).__name__))
 
 
 if "AWS_LAMBDA_FUNCTION_NAME" in os.environ and "AWS_LAMBDA_RUNTIME_API" in os.environ:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +61,7 @@ class Failure:
 class Outcome:
     """What happened to the entries of one or more requests."""
 
-    published: list[Entry] = field(default_factory=list)
+    published: list[int] = field(default_factory=list)  # record indices
     failed: list[Failure] = field(default_factory=list)
     unsent: list[Entry] = field(default_factory=list)
     calls: int = 0
@@ -113,17 +113,28 @@ class Publisher:
         self.sleep = sleep
         self.jitter = jitter
 
-    def publish(self, requests: Sequence[PutEventsRequest], deadline: Deadline) -> Outcome:
-        """Send every request; one thread per request up to the concurrency."""
+    def publish(self, requests: Iterable[PutEventsRequest], deadline: Deadline) -> Outcome:
+        """Send every request, up to ``concurrency`` at a time.
+
+        Requests are taken from the iterable as threads free up, with a short
+        queue, so converting the next ones overlaps sending these and only a
+        few requests' entries are held in memory at once.
+        """
         total = Outcome()
-        workers = min(self.concurrency, len(requests))
-        if workers <= 1:
-            outcomes = [self.send(request, deadline) for request in requests]
-        else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="put") as pool:
-                outcomes = list(pool.map(lambda r: self.send(r, deadline), requests))
-        for outcome in outcomes:
-            total.merge(outcome)
+        if self.concurrency == 1:
+            for request in requests:
+                total.merge(self.send(request, deadline))
+            return total
+        queued: set[Future[Outcome]] = set()
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="put") as pool:
+            for request in requests:
+                if len(queued) >= 2 * self.concurrency:
+                    done, queued = wait(queued, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        total.merge(future.result())
+                queued.add(pool.submit(self.send, request, deadline))
+            for future in queued:
+                total.merge(future.result())
         return total
 
     def backoff_s(self, retry: int) -> float:
@@ -180,7 +191,7 @@ class Publisher:
             result = results[position] if position < len(results) else {}
             code = result.get("ErrorCode")
             if not code and result.get("EventId"):
-                outcome.published.append(entry)
+                outcome.published.append(entry.record.index)
                 continue
             code = code or "MissingResult"
             message = result.get("ErrorMessage") or "no EventId in the PutEvents result"

@@ -39,7 +39,7 @@ class Settings:
     detail_format: str = "plain"
     max_event_bytes: int = limits.PUT_EVENTS_MAX_BYTES
     dlq_max_bytes: int = limits.SQS_DEFAULT_MAX_MESSAGE_BYTES
-    publish_concurrency: int = 4
+    publish_concurrency: int = 8
     log_level: str = "INFO"
 
     @property
@@ -68,7 +68,7 @@ class Settings:
                 limits.SQS_MAX_MESSAGE_BYTES,
             ),
             publish_concurrency=reader.integer(
-                "PUBLISH_CONCURRENCY", 4, *PUBLISH_CONCURRENCY_RANGE
+                "PUBLISH_CONCURRENCY", 8, *PUBLISH_CONCURRENCY_RANGE
             ),
             log_level=reader.choice("LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
         )
