@@ -48,9 +48,15 @@ class PlanResult:
 
 
 def terraform_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """os.environ plus the CLI config (local provider mirror) and non-interactive mode."""
+    """os.environ plus the CLI config (local provider mirror) and non-interactive mode.
+
+    The repository's config (written by ``make tfrc``) is used when none is set
+    or the one set does not exist, as Terraform would otherwise ignore it and
+    go to the public registry.
+    """
     env = dict(os.environ)
-    if not env.get("TF_CLI_CONFIG_FILE") and DEFAULT_CLI_CONFIG.exists():
+    configured = env.get("TF_CLI_CONFIG_FILE", "")
+    if (not configured or not Path(configured).exists()) and DEFAULT_CLI_CONFIG.exists():
         env["TF_CLI_CONFIG_FILE"] = str(DEFAULT_CLI_CONFIG)
     env.setdefault("TF_IN_AUTOMATION", "1")
     env.update(extra or {})
@@ -65,12 +71,19 @@ class TerraformRoot:
         working_dir: Path,
         variables: Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
+        state: Path | None = None,
     ) -> None:
+        """``state`` keeps this run's state outside the root (one file per run)."""
         self.working_dir = Path(working_dir)
         self.variables = dict(variables or {})
         self.env = terraform_environment(env)
+        self.state = Path(state).resolve() if state else None
         self.timings: dict[str, float] = {}
-        self._tf = Terraform(working_dir=str(self.working_dir), variables=self.variables)
+        self._tf = Terraform(
+            working_dir=str(self.working_dir),
+            variables=self.variables,
+            state=str(self.state) if self.state else None,
+        )
 
     def _run(self, name: str, call: Any, *args: Any, ok: tuple[int, ...] = (0,), **kwargs: Any):
         """Run one python-terraform call with our environment; raise unless rc is in ok."""
@@ -88,8 +101,19 @@ class TerraformRoot:
             raise TerraformError(name, rc, out or "", err or "")
         return rc, out or "", err or ""
 
+    @property
+    def _state(self) -> dict[str, str]:
+        return {"state": str(self.state)} if self.state else {}
+
+    def remove_state(self) -> None:
+        """Delete this run's state file and its backup (the resources died with the server)."""
+        if self.state:
+            for path in (self.state, self.state.with_name(self.state.name + ".backup")):
+                path.unlink(missing_ok=True)
+
     def init(self) -> None:
-        self._run("init", self._tf.init, input=False)
+        # init has no -state flag; python-terraform would add it from the default.
+        self._run("init", self._tf.init, input=False, state=None)
 
     def apply(self) -> None:
         self._run("apply", self._tf.apply, skip_plan=True)
@@ -110,10 +134,10 @@ class TerraformRoot:
 
     def output(self, name: str) -> Any:
         """One output's value, decoded from JSON (Terraform 1.x prints the bare value)."""
-        _, out, _ = self._run("output", self._tf.output_cmd, name, json=IsFlagged)
+        _, out, _ = self._run("output", self._tf.output_cmd, name, json=IsFlagged, **self._state)
         return json.loads(out)
 
     def outputs(self) -> dict[str, Any]:
         """Every output as name -> value."""
-        _, out, _ = self._run("output", self._tf.output_cmd, json=IsFlagged)
+        _, out, _ = self._run("output", self._tf.output_cmd, json=IsFlagged, **self._state)
         return {name: entry["value"] for name, entry in json.loads(out).items()}

@@ -1,0 +1,110 @@
+# The fan-out module used the way a user would, against a local moto_server.
+#
+# A table with a stream, the module reading it, and two consumer queues behind
+# different rules: `audit` receives every change, `billing` only orders that
+# became PAID. moto cannot run Lambda code, so the event source mapping is left
+# out and `tools/stream_poller.py` reads the stream and calls the handler
+# in-process with the function's environment (see docs/local-demo.md).
+
+provider "aws" {
+  region     = var.region
+  access_key = "testing" # moto's dummy credentials; nothing here can reach AWS
+  secret_key = "testing"
+
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+
+  endpoints {
+    cloudwatch = var.endpoint
+    dynamodb   = var.endpoint
+    events     = var.endpoint
+    iam        = var.endpoint
+    lambda     = var.endpoint
+    logs       = var.endpoint
+    sqs        = var.endpoint
+    sts        = var.endpoint
+  }
+}
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  # Rules of the module are named <fan-out name>-<key> on this bus; the queue
+  # policies below admit exactly them (built as strings, so no queue waits on a rule).
+  fanout_name = "${var.name}-fanout"
+  bus_name    = "${var.name}-bus"
+  rule_arn    = "arn:aws:events:${var.region}:${data.aws_caller_identity.current.account_id}:rule/${local.bus_name}/${local.fanout_name}"
+  consumers = {
+    audit   = "${local.rule_arn}-all-changes"
+    billing = "${local.rule_arn}-order-paid"
+  }
+}
+
+resource "aws_dynamodb_table" "orders" {
+  name             = var.name
+  billing_mode     = "PAY_PER_REQUEST"
+  hash_key         = "pk"
+  stream_enabled   = true
+  stream_view_type = "NEW_AND_OLD_IMAGES"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+}
+
+# The consumers. Both queues are independent of each other and of the module,
+# so Terraform creates them in parallel (each costs a while of polling on moto).
+resource "aws_sqs_queue" "consumer" {
+  for_each = local.consumers
+
+  name                    = "${var.name}-${each.key}"
+  sqs_managed_sse_enabled = true
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "AllowFanoutRule"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = "arn:aws:sqs:${var.region}:${data.aws_caller_identity.current.account_id}:${var.name}-${each.key}"
+      Condition = { ArnEquals = { "aws:SourceArn" = each.value } }
+    }]
+  })
+}
+
+module "fanout" {
+  source = "../../"
+
+  dynamodb_stream_arn = aws_dynamodb_table.orders.stream_arn
+  name                = local.fanout_name
+  event_bus_name      = local.bus_name
+  max_event_bytes     = var.max_event_bytes
+  batch_size          = var.batch_size
+
+  # moto cannot invoke Lambda code and drops stream records while a mapping
+  # exists: leave it out and let the local poller play its part.
+  create_event_source_mapping = false
+  maximum_retry_attempts      = var.maximum_retry_attempts
+  create_alarms               = true
+
+  rules = {
+    all-changes = {
+      description   = "Every change of an order, for the audit log"
+      event_pattern = jsonencode({ "detail-type" = ["INSERT", "MODIFY", "REMOVE"] })
+      targets       = { audit = { arn = aws_sqs_queue.consumer["audit"].arn, type = "sqs" } }
+    }
+    order-paid = {
+      description = "Orders that became PAID, for billing"
+      event_pattern = jsonencode({
+        "detail-type" = ["MODIFY"]
+        detail        = { newImage = { status = ["PAID"] } }
+      })
+      targets = { billing = { arn = aws_sqs_queue.consumer["billing"].arn, type = "sqs" } }
+    }
+  }
+
+  tags = { example = "local" }
+}

@@ -1,0 +1,235 @@
+"""`make demo`: the whole fan-out running locally on moto_server, no AWS account needed.
+
+Starts a private moto_server, applies examples/local through Terraform, writes
+a workload of order changes to the table, runs the stream poller with the
+deployed function's code and settings, reads both consumer queues and the
+dead-letter queue, and prints where every record went. Exits 1 if any record
+is unaccounted for or misrouted, 2 if the run itself failed, 130 on Ctrl-C.
+
+    python -m tools.demo [--records 1000] [--batch-size 100] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+from tools import workload
+from tools.local_run import (
+    Accounting,
+    Deliveries,
+    Deployment,
+    FanOutRun,
+    LocalStack,
+    account,
+    fan_out,
+    run_dir,
+)
+from tools.moto_stack import moto_server
+from tools.tf import TerraformError
+
+EXIT_OK, EXIT_UNACCOUNTED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class Clock:
+    """Progress lines stamped with the seconds since the demo started."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def say(self, message: str) -> None:
+        print(f"[{self.elapsed:6.1f}s] {message}", flush=True)
+
+
+@contextlib.contextmanager
+def heartbeat(clock: Clock, label: str, every_s: float = 15.0) -> Iterator[None]:
+    """A line every few seconds while a long, silent step (terraform) runs."""
+    done = threading.Event()
+    started = time.monotonic()
+
+    def beat() -> None:
+        while not done.wait(every_s):
+            clock.say(f"  ... {label} ({time.monotonic() - started:.0f}s)")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def describe_workload(changes: list[workload.Change]) -> str:
+    kinds = Counter(change.event_name for change in changes)
+    oversize = sum(1 for change in changes if change.key == workload.OVERSIZE_KEY)
+    return (
+        f"{len(changes)} changes: {kinds['INSERT']} inserts, {kinds['MODIFY']} updates, "
+        f"{kinds['REMOVE']} deletes (incl. {oversize} oversize item of "
+        f"{workload.OVERSIZE_BYTES // 1000} KB)"
+    )
+
+
+def rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:,.0f} records/s" if seconds > 0 else "n/a"
+
+
+def print_summary(
+    deployment: Deployment,
+    run: FanOutRun,
+    deliveries: Deliveries,
+    result: Accounting,
+    end_to_end_s: float,
+) -> None:
+    stats = run.stats
+    rules = deployment.outputs.get("consumer_rules", {})
+
+    def row(label: str, value: object, note: str = "") -> str:
+        return f"  {label:<32}{value!s:>7}  {note}".rstrip()
+
+    lines = [
+        "",
+        "Summary",
+        row(
+            "stream records read",
+            stats.read,
+            f"{stats.invocations} invocations of batch size {deployment.outputs['batch_size']}, "
+            f"{stats.redelivered} re-delivered, {stats.discarded} given up",
+        ),
+        row("published to the bus", result.published),
+    ]
+    for name, count in result.per_consumer.items():
+        lines.append(row(f"consumer {name} <- rule {rules.get(name, '?')}", count, "events"))
+    lines.append(row("dead-letter queue", sum(result.dead_lettered.values()), "messages"))
+    for reason, count in sorted(result.dead_lettered.items()):
+        lines.append(row(f"  reason {reason}", count))
+    for bodies in list(deliveries.dead_letters.values())[:3]:
+        body = bodies[0]
+        keys = body["record"]["dynamodb"].get("Keys", {})
+        truncated = " (body truncated to keys + metadata)" if body.get("truncated") else ""
+        lines.append(f"      e.g. {keys}: {body['message'][:90]}{truncated}")
+    lines += [
+        row("duplicates seen", result.duplicates),
+        row("unaccounted for", len(result.unaccounted)),
+        row("misrouted / missing", f"{len(result.misrouted)} / {len(result.missing)}"),
+        f"  time: write {run.write_seconds:.1f}s, stream -> consumers {run.poll_seconds:.1f}s, "
+        f"end-to-end {end_to_end_s:.1f}s = {rate(stats.read, end_to_end_s)}",
+        f"        of which inside the handler {stats.handler_seconds:.1f}s "
+        f"({rate(stats.read, stats.handler_seconds)})",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.demo", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--records", type=int, default=1000, help="changes to write (>= 2)")
+    parser.add_argument("--batch-size", type=int, default=100, help="records per invocation")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the workload")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="skip destroy; keep moto_server running for inspection until Ctrl-C",
+    )
+    args = parser.parse_args(argv)
+    if args.records < 2:
+        parser.error("--records must be at least 2 (one of them is the oversize item)")
+    if not 1 <= args.batch_size <= 10000:
+        parser.error("--batch-size must be 1..10000")
+    return args
+
+
+def keep_running(clock: Clock, stack: LocalStack) -> None:
+    server = stack.server
+    clock.say(
+        f"kept: moto_server pid {server.pid} at {server.endpoint}; try\n"
+        f"    AWS_ENDPOINT_URL={server.endpoint} AWS_ACCESS_KEY_ID=testing "
+        f"AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 "
+        f"aws sqs list-queues\n"
+        f"  press Ctrl-C to stop the server (its resources go with it)"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(3600)
+
+
+def demo(args: argparse.Namespace, clock: Clock) -> int:
+    print("DynamoDB stream -> EventBridge fan-out, running locally on moto_server", flush=True)
+    with moto_server(log_dir=run_dir()) as server:
+        clock.say(f"moto_server pid {server.pid} listening on {server.endpoint}")
+        stack = LocalStack(server, {"batch_size": args.batch_size})
+        destroyed = False
+        try:
+            clock.say("terraform init + apply examples/local (table, 2 consumer queues, module)")
+            with heartbeat(clock, "terraform apply"):
+                deployment = stack.deploy()
+            clock.say(
+                f"applied in {stack.root.timings['apply']:.1f}s: function "
+                f"{deployment.function.name}, bus {deployment.outputs['event_bus_name']}, "
+                f"consumers {', '.join(deployment.consumers)}"
+            )
+            changes = workload.plan(args.records, seed=args.seed)
+            clock.say(f"workload: {describe_workload(changes)}")
+            function_log_path = run_dir() / f"function-{server.port}.log"
+            started = time.monotonic()
+            deliveries = Deliveries(stack, deployment)
+            with function_log_path.open("w") as function_log:
+                run = fan_out(
+                    stack, deployment, changes, clock.say, function_log, deliveries.receive
+                )
+            clock.say(f"stream drained: {run.stats.read} records; reading the rest of the queues")
+            deliveries.receive(quiet_polls=2)
+            end_to_end = time.monotonic() - started
+            result = account(run.records, deliveries)
+            print_summary(deployment, run, deliveries, result, end_to_end)
+            print(f"  function log (one EMF line per invocation): {function_log_path}")
+            if args.keep:
+                keep_running(clock, stack)
+            else:
+                clock.say("terraform destroy")
+                with heartbeat(clock, "terraform destroy"):
+                    stack.destroy()
+                destroyed = True
+                clock.say(f"destroyed in {stack.root.timings['destroy']:.1f}s")
+        finally:
+            if not destroyed:
+                stack.forget()
+    clock.say(f"moto_server stopped; total {clock.elapsed:.1f}s")
+    if result.ok:
+        print(
+            "RESULT: OK - every record reached exactly the consumers its rules select, or the DLQ"
+        )
+        return EXIT_OK
+    print(
+        f"RESULT: FAILED - unaccounted {result.unaccounted[:5]}, misrouted "
+        f"{result.misrouted[:5]}, missing {result.missing[:5]}, published and parked "
+        f"{result.published_and_parked[:5]}, never read {result.unknown[:5]}"
+    )
+    return EXIT_UNACCOUNTED
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    clock = Clock()
+    try:
+        return demo(args, clock)
+    except KeyboardInterrupt:
+        clock.say("interrupted; moto_server stopped")
+        return EXIT_INTERRUPTED
+    except TerraformError as error:
+        clock.say(f"FAILED: {error}")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""The fan-out deployed to moto and driven end to end: shared by `make demo` and the e2e tests.
+
+``LocalStack`` applies ``examples/local`` to a moto_server through the
+Terraform wrapper, ``fan_out`` writes a workload and runs the stream poller
+with the deployed function's code and settings, and ``account`` checks every
+stream record against where it ended up: the consumer queues its rules select,
+or the dead-letter queue, never neither and never twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tools import workload
+from tools.local_function import FunctionConfig, deployed_environment
+from tools.moto_stack import MotoServer
+from tools.stream_poller import PollerStats, StreamPoller
+from tools.tf import REPO_ROOT, TerraformRoot
+
+EXAMPLE_DIR = REPO_ROOT / "examples" / "local"
+LAMBDA_SRC = REPO_ROOT / "lambda_src"
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+# Which stream records each consumer of examples/local should receive: the
+# Python reading of the rules' event patterns in examples/local/main.tf.
+def _status(record: dict[str, Any]) -> str | None:
+    return record["dynamodb"].get("NewImage", {}).get("status", {}).get("S")
+
+
+SELECTORS: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "audit": lambda record: record["eventName"] in {"INSERT", "MODIFY", "REMOVE"},
+    "billing": lambda record: record["eventName"] == "MODIFY" and _status(record) == "PAID",
+}
+
+
+@dataclass
+class Deployment:
+    """What Terraform created, as the local run needs it."""
+
+    outputs: dict[str, Any]
+    function: FunctionConfig
+
+    @property
+    def consumers(self) -> dict[str, str]:
+        return self.outputs["consumer_queue_urls"]
+
+
+class LocalStack:
+    """examples/local applied to one moto_server; clients for the services it uses."""
+
+    def __init__(self, server: MotoServer, variables: dict[str, Any] | None = None) -> None:
+        self.server = server
+        # State lives and dies with this server: one file per run, outside the example.
+        self.root = TerraformRoot(
+            EXAMPLE_DIR,
+            {"endpoint": server.endpoint, **(variables or {})},
+            state=run_dir() / f"terraform-{server.port}.tfstate",
+        )
+        self.session = boto3.session.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
+            region_name=server.aws_environment()["AWS_DEFAULT_REGION"],
+        )
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.server.endpoint)
+
+    def deploy(self) -> Deployment:
+        self.root.init()
+        self.root.apply()
+        return self.describe()
+
+    def describe(self) -> Deployment:
+        """Read the outputs and the function's configuration back from the APIs."""
+        outputs = self.root.outputs()
+        configuration = self.client("lambda").get_function_configuration(
+            FunctionName=outputs["function_name"]
+        )
+        return Deployment(outputs, FunctionConfig.from_api(configuration))
+
+    def destroy(self) -> None:
+        self.root.destroy()
+        self.root.remove_state()
+
+    def forget(self) -> None:
+        """Drop the state without destroying: for when the server is going away anyway."""
+        self.root.remove_state()
+
+
+@dataclass
+class FanOutRun:
+    """One workload pushed through the poller; what was read and how long it took."""
+
+    records: dict[str, dict[str, Any]]  # eventID -> the record as first delivered
+    stats: PollerStats
+    write_seconds: float
+    poll_seconds: float
+
+
+@contextlib.contextmanager
+def _code_on_path() -> Iterator[None]:
+    """The handler's package importable, as Lambda has the zip's root on sys.path."""
+    added = str(LAMBDA_SRC) not in sys.path
+    if added:
+        sys.path.insert(0, str(LAMBDA_SRC))
+    try:
+        yield
+    finally:
+        if added:
+            sys.path.remove(str(LAMBDA_SRC))
+
+
+def fan_out(
+    stack: LocalStack,
+    deployment: Deployment,
+    changes: list[workload.Change],
+    progress: Progress = _quiet,
+    function_log: io.TextIOBase | None = None,
+    after_invoke: Callable[[], None] | None = None,
+) -> FanOutRun:
+    """Write the changes, then poll the stream until every record was handled."""
+    started = time.monotonic()
+    workload.write(
+        stack.client("dynamodb"),
+        deployment.outputs["table_name"],
+        changes,
+        _write_progress(progress, len(changes)),
+    )
+    written = time.monotonic()
+
+    records: dict[str, dict[str, Any]] = {}
+    with (
+        _code_on_path(),
+        deployed_environment(deployment.function, stack.server.aws_environment()) as handler,
+    ):
+
+        def recording_handler(event: dict[str, Any], context: Any) -> Any:
+            for record in event["Records"]:
+                records.setdefault(record["eventID"], record)
+            with contextlib.redirect_stdout(function_log or io.StringIO()):
+                return handler(event, context)
+
+        poller = StreamPoller(
+            stack.client("dynamodbstreams"),
+            deployment.outputs["stream_arn"],
+            recording_handler,
+            context_factory=deployment.function.context,
+            batch_size=int(deployment.outputs["batch_size"]),
+            maximum_retry_attempts=int(deployment.outputs["maximum_retry_attempts"]),
+            on_invoke=_invoke_progress(progress, after_invoke),
+        )
+        poller.drain()
+    return FanOutRun(records, poller.stats, written - started, time.monotonic() - written)
+
+
+def _write_progress(progress: Progress, total: int) -> Callable[[int], None]:
+    """Report roughly every quarter of the workload."""
+    step = max(1, total // 4)
+    reported = [0]
+
+    def report(count: int) -> None:
+        if count - reported[0] >= step or count == total:
+            reported[0] = count
+            progress(f"wrote {count}/{total} changes to the table")
+
+    return report
+
+
+def _invoke_progress(
+    progress: Progress, after_invoke: Callable[[], None] | None
+) -> Callable[[PollerStats], None]:
+    def report(stats: PollerStats) -> None:
+        if after_invoke:
+            after_invoke()
+        if stats.invocations % 5 == 0:
+            progress(
+                f"poller: {stats.invocations} invocations, {stats.read} records read, "
+                f"{stats.acknowledged} acknowledged"
+            )
+
+    return report
+
+
+def receive_all(sqs: Any, queue_url: str, quiet_polls: int = 2) -> list[dict[str, Any]]:
+    """Consume every message in the queue: JSON bodies plus their message attributes."""
+    bodies: list[dict[str, Any]] = []
+    empty = 0
+    while empty < quiet_polls:
+        response = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            VisibilityTimeout=60,
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            empty += 1
+            continue
+        empty = 0
+        for message in messages:
+            body = json.loads(message["Body"])
+            body["_attributes"] = {
+                k: v.get("StringValue") for k, v in message.get("MessageAttributes", {}).items()
+            }
+            bodies.append(body)
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+            ],
+        )
+    return bodies
+
+
+class Deliveries:
+    """Where the events went: per consumer the eventIDs received, and the DLQ bodies.
+
+    The queues are consumed as the run goes (after every invocation), the way
+    real consumers work; it also keeps moto fast, whose ReceiveMessage scans
+    the whole queue several times per call.
+    """
+
+    def __init__(self, stack: LocalStack, deployment: Deployment) -> None:
+        self._sqs = stack.client("sqs")
+        self._consumer_urls = dict(deployment.consumers)
+        self._dlq_url = deployment.outputs["dlq_url"]
+        self.consumers: dict[str, Counter[str]] = {name: Counter() for name in self._consumer_urls}
+        self.dead_letters: dict[str, list[dict[str, Any]]] = defaultdict(list)  # eventID -> bodies
+
+    def receive(self, quiet_polls: int = 1) -> None:
+        """Take whatever the queues hold now."""
+        for name, url in self._consumer_urls.items():
+            events = receive_all(self._sqs, url, quiet_polls)
+            self.consumers[name].update(event["detail"]["eventID"] for event in events)
+        for body in receive_all(self._sqs, self._dlq_url, quiet_polls):
+            self.dead_letters[body["record"]["eventID"]].append(body)
+
+
+@dataclass
+class Accounting:
+    """Every record read, checked against the consumers and the DLQ."""
+
+    records: int = 0
+    published: int = 0
+    per_consumer: dict[str, int] = field(default_factory=dict)
+    dead_lettered: Counter[str] = field(default_factory=Counter)  # by reason
+    duplicates: int = 0
+    unaccounted: list[str] = field(default_factory=list)  # in no consumer and not in the DLQ
+    misrouted: list[str] = field(default_factory=list)  # a consumer got it against its rule
+    missing: list[str] = field(default_factory=list)  # a consumer's rule selects it, not received
+    published_and_parked: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # delivered, but never read from the stream
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.unaccounted
+            or self.misrouted
+            or self.missing
+            or self.published_and_parked
+            or self.unknown
+        )
+
+
+def account(records: dict[str, dict[str, Any]], deliveries: Deliveries) -> Accounting:
+    """Compare what the stream held with what every queue received."""
+    result = Accounting(records=len(records))
+    result.per_consumer = {name: sum(c.values()) for name, c in deliveries.consumers.items()}
+    for bodies in deliveries.dead_letters.values():
+        result.dead_lettered.update(body["reason"] for body in bodies)
+    result.duplicates = sum(
+        n - 1 for c in deliveries.consumers.values() for n in c.values() if n > 1
+    )
+    result.duplicates += sum(len(b) - 1 for b in deliveries.dead_letters.values())
+    delivered = set(deliveries.dead_letters).union(*deliveries.consumers.values())
+    result.unknown = sorted(delivered - set(records))
+    for event_id, record in records.items():
+        received = {name for name, c in deliveries.consumers.items() if event_id in c}
+        parked = event_id in deliveries.dead_letters
+        if received:
+            result.published += 1
+        if parked and received:
+            result.published_and_parked.append(event_id)
+        if not parked and not received:
+            result.unaccounted.append(event_id)
+        for name in deliveries.consumers:
+            wanted = not parked and SELECTORS.get(name, lambda _: True)(record)
+            if name in received and not wanted:
+                result.misrouted.append(f"{name}:{event_id}")
+            if wanted and name not in received:
+                result.missing.append(f"{name}:{event_id}")
+    return result
+
+
+def run_dir() -> Path:
+    """build/local-run: state files, function and server logs of local runs."""
+    path = REPO_ROOT / "build" / "local-run"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
