@@ -17,7 +17,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 ZIP := dist/fanout.zip
 LAMBDA_SOURCES := $(shell find lambda_src -name '*.py' 2>/dev/null | sort)
 
-.PHONY: all help venv tfrc package lint fmt test test-unit test-module test-e2e demo bench docs clean
+.PHONY: all help venv tfrc package lint fmt test test-unit test-module test-e2e demo invoke bench docs clean
+
+EVENT ?= examples/events/mixed-batch.json
 
 all: test
 
@@ -65,6 +67,9 @@ test-e2e: package tfrc ## The module applied to moto_server with a workload
 
 demo: package tfrc ## Run the whole fan-out locally on moto (no AWS account)
 	$(PY) -m tools.demo $(DEMO_ARGS)
+
+invoke: venv ## Run the handler on one sample event (EVENT=examples/events/….json) on moto
+	$(PY) -m tools.invoke $(EVENT) $(INVOKE_ARGS)
 
 bench: venv ## Benchmarks against the older implementations' strategies
 	$(PY) -m bench.run $(BENCH_ARGS)
