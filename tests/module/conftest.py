@@ -1,0 +1,114 @@
+"""Fixtures for the Terraform module checks: one shared `terraform init`, the zips the
+configurations hash, and a runner that fails with Terraform's own output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ("complete", "existing-bus")
+FANOUT_ZIP = ROOT / "dist" / "fanout.zip"
+CONSUMER_ZIP = ROOT / "examples" / "complete" / "build" / "consumer.zip"
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished command."""
+
+    args: list[str]
+    returncode: int
+    output: str
+
+    def expect_success(self) -> str:
+        if self.returncode != 0:
+            pytest.fail(f"`{' '.join(self.args)}` exited {self.returncode}:\n{self.output}")
+        return self.output
+
+
+def tf_env() -> dict[str, str]:
+    """The environment for terraform: the repository's CLI config unless one is set."""
+    env = dict(os.environ)
+    env.setdefault("TF_CLI_CONFIG_FILE", str(ROOT / "build" / "terraformrc"))
+    env["TF_IN_AUTOMATION"] = "1"
+    env["CHECKPOINT_DISABLE"] = "1"
+    return env
+
+
+def run(args: list[str], cwd: Path, timeout: int = 600) -> Result:
+    """Run a command, output and errors together."""
+    proc = subprocess.run(
+        args,
+        cwd=cwd,
+        env=tf_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Result(args, proc.returncode, proc.stdout)
+
+
+def _build_zip(source: Path, out: Path) -> None:
+    run(
+        [sys.executable, str(ROOT / "tools" / "package.py"), str(source), str(out)], ROOT
+    ).expect_success()
+
+
+@pytest.fixture(scope="session")
+def terraform() -> str:
+    path = shutil.which("terraform")
+    if path is None:
+        pytest.fail("terraform is not on PATH")
+    config = Path(tf_env()["TF_CLI_CONFIG_FILE"])
+    if not config.exists():
+        pytest.fail(f"{config} is missing: run `make tfrc` (or set TF_CLI_CONFIG_FILE)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def zips() -> None:
+    """The zips filebase64sha256() reads: the handler's and the example consumer's."""
+    if not FANOUT_ZIP.exists():
+        _build_zip(ROOT / "lambda_src", FANOUT_ZIP)
+    _build_zip(ROOT / "examples" / "complete" / "consumer", CONSUMER_ZIP)
+
+
+@pytest.fixture(scope="session")
+def module_init(terraform: str, zips: None) -> Path:
+    """`terraform init` once at the module root, shared by validate and test."""
+    run([terraform, "init", "-backend=false", "-input=false", "-no-color"], ROOT).expect_success()
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def terraform_test_runs(
+    module_init: Path, terraform: str
+) -> Iterator[dict[str, subprocess.Popen[str]]]:
+    """Start `terraform test` for every test file at once (they share no state), so the
+    slow files overlap; each test then waits for its own file's result."""
+    files = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").glob("*.tftest.hcl"))
+    procs = {
+        name: subprocess.Popen(
+            [terraform, "test", "-no-color", f"-filter={name}"],
+            cwd=module_init,
+            env=tf_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name in files
+    }
+    yield procs
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
