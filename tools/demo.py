@@ -71,7 +71,7 @@ def heartbeat(clock: Clock, label: str, every_s: float = 15.0) -> Iterator[None]
 
 def describe_workload(changes: list[workload.Change]) -> str:
     kinds = Counter(change.event_name for change in changes)
-    oversize = sum(1 for change in changes if change.key == workload.OVERSIZE_KEY)
+    oversize = sum(1 for change in changes if change.key.endswith("-oversize"))
     return (
         f"{len(changes)} changes: {kinds['INSERT']} inserts, {kinds['MODIFY']} updates, "
         f"{kinds['REMOVE']} deletes (incl. {oversize} oversize item of "

@@ -78,6 +78,8 @@ class LocalStack:
             aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
             region_name=server.aws_environment()["AWS_DEFAULT_REGION"],
         )
+        # Where the (absent) event source mapping would stand: runs resume from here.
+        self.checkpoints: dict[str, str] = {}
 
     def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.server.endpoint)
@@ -165,8 +167,10 @@ def fan_out(
             batch_size=int(deployment.outputs["batch_size"]),
             maximum_retry_attempts=int(deployment.outputs["maximum_retry_attempts"]),
             on_invoke=_invoke_progress(progress, after_invoke),
+            checkpoints=stack.checkpoints,
         )
         poller.drain()
+        stack.checkpoints = poller.checkpoints
     return FanOutRun(records, poller.stats, written - started, time.monotonic() - written)
 
 
@@ -244,13 +248,22 @@ class Deliveries:
         self.consumers: dict[str, Counter[str]] = {name: Counter() for name in self._consumer_urls}
         self.dead_letters: dict[str, list[dict[str, Any]]] = defaultdict(list)  # eventID -> bodies
 
+        self.missing_queues: set[str] = set()  # queues that did not exist when read
+
     def receive(self, quiet_polls: int = 1) -> None:
         """Take whatever the queues hold now."""
         for name, url in self._consumer_urls.items():
-            events = receive_all(self._sqs, url, quiet_polls)
+            events = self._receive(url, quiet_polls)
             self.consumers[name].update(event["detail"]["eventID"] for event in events)
-        for body in receive_all(self._sqs, self._dlq_url, quiet_polls):
+        for body in self._receive(self._dlq_url, quiet_polls):
             self.dead_letters[body["record"]["eventID"]].append(body)
+
+    def _receive(self, url: str, quiet_polls: int) -> list[dict[str, Any]]:
+        try:
+            return receive_all(self._sqs, url, quiet_polls)
+        except self._sqs.exceptions.QueueDoesNotExist:
+            self.missing_queues.add(url)
+            return []
 
 
 @dataclass

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -105,6 +105,7 @@ class _Shard:
     iterator: str | None = None
     closed: bool = False  # GetRecords returned no NextShardIterator
     last_read: str | None = None  # sequence number of the newest record fetched
+    checkpoint: str | None = None  # newest record acknowledged or discarded
     buffer: list[dict[str, Any]] = field(default_factory=list)
     head_attempts: int = 0  # failed attempts of the batch starting at buffer[0]
 
@@ -127,7 +128,10 @@ class StreamPoller:
         maximum_retry_attempts: int = 3,
         retry_delay_s: float = 0.0,
         on_invoke: Callable[[PollerStats], None] | None = None,
+        checkpoints: Mapping[str, str] | None = None,
     ) -> None:
+        """``checkpoints`` (shard id -> sequence number) resumes where an earlier poller
+        stopped, as a mapping keeps its position between invocations."""
         if not 1 <= batch_size <= 10000:
             raise ValueError("batch_size must be 1..10000 (Lambda's range for DynamoDB)")
         self.streams = streams
@@ -140,6 +144,12 @@ class StreamPoller:
         self.on_invoke = on_invoke
         self.stats = PollerStats()
         self._shards: dict[str, _Shard] = {}
+        self._resume = dict(checkpoints or {})
+
+    @property
+    def checkpoints(self) -> dict[str, str]:
+        """Per shard, the newest sequence number handled: where a successor starts."""
+        return {s.shard_id: s.checkpoint for s in self._shards.values() if s.checkpoint}
 
     @property
     def pending(self) -> int:
@@ -151,7 +161,10 @@ class StreamPoller:
         for shard in description.get("Shards", []):
             if shard["ShardId"] not in self._shards:
                 shard_id = shard["ShardId"]
-                self._shards[shard_id] = _Shard(shard_id, shard.get("ParentShardId"))
+                resume = self._resume.get(shard_id)
+                self._shards[shard_id] = _Shard(
+                    shard_id, shard.get("ParentShardId"), last_read=resume, checkpoint=resume
+                )
         self.stats.shards = len(self._shards)
 
     def _ready(self, shard: _Shard) -> bool:
@@ -232,6 +245,8 @@ class StreamPoller:
         done = batch[:failed]
         self.stats.acknowledged += len(done)
         del shard.buffer[:failed]
+        if done:
+            shard.checkpoint = done[-1]["dynamodb"]["SequenceNumber"]
         if failed == len(batch):
             shard.head_attempts = 0
             return
@@ -240,6 +255,7 @@ class StreamPoller:
             rest = batch[failed:]
             self._discard(shard, rest)
             del shard.buffer[: len(rest)]
+            shard.checkpoint = rest[-1]["dynamodb"]["SequenceNumber"]
             shard.head_attempts = 0
         elif self.retry_delay_s:
             time.sleep(self.retry_delay_s)

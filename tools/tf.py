@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,7 +93,9 @@ class TerraformRoot:
         os.environ.clear()
         os.environ.update(self.env)
         try:
-            rc, out, err = call(*args, **kwargs)
+            with warnings.catch_warnings():  # python-terraform logs with the deprecated warn()
+                warnings.simplefilter("ignore", DeprecationWarning)
+                rc, out, err = call(*args, **kwargs)
         finally:
             os.environ.clear()
             os.environ.update(saved)

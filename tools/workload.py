@@ -17,7 +17,6 @@ from typing import Any
 
 BATCH_WRITE_MAX = 25  # DynamoDB BatchWriteItem limit
 STATUSES_AFTER_NEW = ("PAID", "PACKED", "CANCELLED")
-OVERSIZE_KEY = "order-oversize"
 OVERSIZE_BYTES = 300_000  # above a 256 KB budget, below DynamoDB's 400 KB item limit
 # 38 significant digits: DynamoDB keeps them all, and so must the published event.
 LEDGER_REF = "12345678901234567890123456789012345678"
@@ -51,8 +50,12 @@ def order_item(key: str, status: str, amount_cents: int, revision: int) -> dict[
     }
 
 
-def oversize_item() -> dict[str, Any]:
-    item = order_item(OVERSIZE_KEY, "NEW", 100, 0)
+def oversize_key(prefix: str) -> str:
+    return f"{prefix}-oversize"
+
+
+def oversize_item(key: str) -> dict[str, Any]:
+    item = order_item(key, "NEW", 100, 0)
     item["attachment"] = {"S": "x" * OVERSIZE_BYTES}
     return item
 
@@ -83,7 +86,8 @@ def plan(records: int, seed: int = 7, oversize: bool = True, prefix: str = "orde
         )
     changes += [Change("REMOVE", key, None) for key in keys[:deletes]]
     if oversize:
-        changes.insert(inserts // 2, Change("INSERT", OVERSIZE_KEY, oversize_item()))
+        key = oversize_key(prefix)
+        changes.insert(inserts // 2, Change("INSERT", key, oversize_item(key)))
     return changes
 
 

@@ -202,3 +202,16 @@ def test_parent_shard_is_finished_before_its_child():
     p.drain()
     assert seen == ["1", "2", "3", "4"]
     assert p.stats.shards == 2
+
+
+def test_a_new_poller_resumes_from_the_checkpoints_of_the_last(table):
+    ddb, arn = table
+    write(ddb, 3)
+    first = poller(arn, Recorder())
+    first.drain()
+    write(ddb, 2, start=3)
+    handler = Recorder()
+    second = poller(arn, handler, checkpoints=first.checkpoints)
+    second.drain()
+    assert handler.numbers() == [3, 4]
+    assert second.stats.read == 2
