@@ -210,8 +210,8 @@ variable "log_level" {
   nullable    = false
 
   validation {
-    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
-    error_message = "The log_level must be one of: DEBUG, INFO, WARNING, ERROR, CRITICAL."
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "The log_level must be one of: DEBUG, INFO, WARNING, ERROR."
   }
 }
 

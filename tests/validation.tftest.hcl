@@ -208,6 +208,14 @@ run "rejects_reserved_concurrency_negative" {
   expect_failures = [var.reserved_concurrent_executions]
 }
 
+run "rejects_log_level_critical" {
+  command = plan
+  variables {
+    log_level = "CRITICAL"
+  }
+  expect_failures = [var.log_level]
+}
+
 run "rejects_log_level_unknown" {
   command = plan
   variables {

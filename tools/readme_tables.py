@@ -237,7 +237,7 @@ def _code(source: str) -> str:
 def render(variables: list[Variable], outputs: list[Output]) -> str:
     """The Markdown that goes between the markers."""
     lines = [
-        "## Inputs",
+        "### Inputs",
         "",
         "| Name | Description | Type | Default | Required |",
         "|------|-------------|------|---------|:--------:|",
@@ -249,7 +249,7 @@ def render(variables: list[Variable], outputs: list[Output]) -> str:
             f'| <a name="input_{v.name}"></a>`{v.name}` | {_cell(v.description)} '
             f"| {_code(v.type)} | {default} | {'yes' if v.required else 'no'} |"
         )
-    lines += ["", "## Outputs", "", "| Name | Description |", "|------|-------------|"]
+    lines += ["", "### Outputs", "", "| Name | Description |", "|------|-------------|"]
     for o in sorted(outputs, key=lambda o: o.name):
         lines.append(f'| <a name="output_{o.name}"></a>`{o.name}` | {_cell(o.description)} |')
     return "\n".join(lines) + "\n"
