@@ -123,9 +123,9 @@ variable "max_event_bytes" {
 }
 
 variable "publish_concurrency" {
-  description = "How many PutEvents requests the handler sends in parallel."
+  description = "How many PutEvents requests the handler sends in parallel (a small thread pool; the calls mostly wait on the network)."
   type        = number
-  default     = 4
+  default     = 8
   nullable    = false
 
   validation {

@@ -99,7 +99,7 @@ run "environment_is_wired" {
       aws_lambda_function.this.environment[0].variables.MAX_ATTEMPTS == "3" &&
       aws_lambda_function.this.environment[0].variables.DETAIL_FORMAT == "plain" &&
       aws_lambda_function.this.environment[0].variables.MAX_EVENT_BYTES == "1048576" &&
-      aws_lambda_function.this.environment[0].variables.PUBLISH_CONCURRENCY == "4" &&
+      aws_lambda_function.this.environment[0].variables.PUBLISH_CONCURRENCY == "8" &&
       aws_lambda_function.this.environment[0].variables.LOG_LEVEL == "INFO"
     )
     error_message = "Handler settings must have their documented defaults."
