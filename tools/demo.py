@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import threading
 import time
@@ -218,9 +219,15 @@ def demo(args: argparse.Namespace, clock: Clock) -> int:
     return EXIT_UNACCOUNTED
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     clock = Clock()
+    # `kill` (SIGTERM) stops the demo like Ctrl-C: destroy nothing, stop the server by pid.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return demo(args, clock)
     except KeyboardInterrupt:

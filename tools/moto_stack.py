@@ -9,6 +9,7 @@ including on an exception or Ctrl-C, so nothing is left listening.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -27,6 +28,7 @@ HOST = "127.0.0.1"
 REGION = "us-east-1"  # moto stamps stream records with us-east-1 whatever the region
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 # Credentials moto accepts; never real ones, so nothing can reach AWS by mistake.
 DUMMY_CREDENTIALS = {
@@ -98,6 +100,16 @@ def is_alive(pid: int) -> bool:
     return True
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: on Linux, SIGTERM it if we die without cleaning up.
+
+    The server has its own session (Ctrl-C must not reach it before we stop it
+    deliberately), so without this a ``kill -9`` of ours would orphan it.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _answers(endpoint: str) -> bool:
     try:
         with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310
@@ -161,6 +173,7 @@ def moto_server(log_dir: Path | None = None, attempts: int = 3) -> Iterator[Moto
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
             )
             try:
                 _wait_until_ready(process, f"http://{HOST}:{port}", log_path)

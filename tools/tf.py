@@ -9,8 +9,10 @@ touch python_terraform directly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import time
 import warnings
 from collections.abc import Mapping
@@ -64,6 +66,47 @@ def terraform_environment(extra: Mapping[str, str] | None = None) -> dict[str, s
     return env
 
 
+def _terraform_children() -> list[int]:
+    """Process ids of terraform processes this process started (Linux /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        ppid = int(text[text.rindex(")") + 2 :].split()[1])
+        if ppid == os.getpid() and name == "terraform":
+            children.append(int(stat.parent.name))
+    return children
+
+
+def stop_terraform_children(grace_s: float = 30.0) -> None:
+    """On Ctrl-C, let our terraform child stop cleanly (it saves state on SIGINT).
+
+    python-terraform does not hand out the process, so it is found by parent
+    id. A terminal's Ctrl-C reaches terraform anyway; this covers a SIGINT sent
+    to this process alone, which would otherwise leave terraform running.
+    """
+    for pid in _terraform_children():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + grace_s
+        while not _reaped(pid):
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.2)
+
+
+def _reaped(pid: int) -> bool:
+    """True once our child has exited (and is collected, so no zombie stays)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG) != (0, 0)
+    except ChildProcessError:
+        return True
+
+
 class TerraformRoot:
     """A Terraform root module (a directory) with fixed variables and environment."""
 
@@ -96,6 +139,9 @@ class TerraformRoot:
             with warnings.catch_warnings():  # python-terraform logs with the deprecated warn()
                 warnings.simplefilter("ignore", DeprecationWarning)
                 rc, out, err = call(*args, **kwargs)
+        except KeyboardInterrupt:
+            stop_terraform_children()
+            raise
         finally:
             os.environ.clear()
             os.environ.update(saved)
