@@ -31,15 +31,16 @@ provider "aws" {
 data "aws_caller_identity" "current" {}
 
 locals {
-  # Rules of the module are named <fan-out name>-<key> on this bus; the queue
-  # policies below admit exactly them (built as strings, so no queue waits on a rule).
-  fanout_name = "${var.name}-fanout"
-  bus_name    = "${var.name}-bus"
-  rule_arn    = "arn:aws:events:${var.region}:${data.aws_caller_identity.current.account_id}:rule/${local.bus_name}/${local.fanout_name}"
-  consumers = {
-    audit   = "${local.rule_arn}-all-changes"
-    billing = "${local.rule_arn}-order-paid"
+  bus_name = "${var.name}-bus"
+  # Consumer -> the rule that feeds it. Rule names are set explicitly so each
+  # queue's policy can admit exactly its rule by ARN without waiting for it:
+  # module-created queue policies (create_permission) would chain every queue
+  # behind its rule, which costs ~20 s per queue on moto.
+  consumer_rules = {
+    audit   = "${var.name}-all-changes"
+    billing = "${var.name}-order-paid"
   }
+  rule_arn_prefix = "arn:aws:events:${var.region}:${data.aws_caller_identity.current.account_id}:rule/${local.bus_name}"
 }
 
 resource "aws_dynamodb_table" "orders" {
@@ -58,7 +59,7 @@ resource "aws_dynamodb_table" "orders" {
 # The consumers. Both queues are independent of each other and of the module,
 # so Terraform creates them in parallel (each costs a while of polling on moto).
 resource "aws_sqs_queue" "consumer" {
-  for_each = local.consumers
+  for_each = local.consumer_rules
 
   name                    = "${var.name}-${each.key}"
   sqs_managed_sse_enabled = true
@@ -70,7 +71,7 @@ resource "aws_sqs_queue" "consumer" {
       Principal = { Service = "events.amazonaws.com" }
       Action    = "sqs:SendMessage"
       Resource  = "arn:aws:sqs:${var.region}:${data.aws_caller_identity.current.account_id}:${var.name}-${each.key}"
-      Condition = { ArnEquals = { "aws:SourceArn" = each.value } }
+      Condition = { ArnEquals = { "aws:SourceArn" = "${local.rule_arn_prefix}/${each.value}" } }
     }]
   })
 }
@@ -79,7 +80,7 @@ module "fanout" {
   source = "../../"
 
   dynamodb_stream_arn = aws_dynamodb_table.orders.stream_arn
-  name                = local.fanout_name
+  name                = "${var.name}-fanout"
   event_bus_name      = local.bus_name
   max_event_bytes     = var.max_event_bytes
   batch_size          = var.batch_size
@@ -92,11 +93,13 @@ module "fanout" {
 
   rules = {
     all-changes = {
+      name          = local.consumer_rules.audit
       description   = "Every change of an order, for the audit log"
       event_pattern = jsonencode({ "detail-type" = ["INSERT", "MODIFY", "REMOVE"] })
       targets       = { audit = { arn = aws_sqs_queue.consumer["audit"].arn, type = "sqs" } }
     }
     order-paid = {
+      name        = local.consumer_rules.billing
       description = "Orders that became PAID, for billing"
       event_pattern = jsonencode({
         "detail-type" = ["MODIFY"]

@@ -29,8 +29,8 @@ output "consumer_queue_urls" {
 }
 
 output "consumer_rules" {
-  description = "Rule key that feeds each consumer."
-  value       = { audit = "all-changes", billing = "order-paid" }
+  description = "Name of the rule that feeds each consumer."
+  value       = local.consumer_rules
 }
 
 output "batch_size" {
