@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import signal
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 from tools import workload
 from tools.local_run import (
@@ -84,6 +86,30 @@ def rate(count: int, seconds: float) -> str:
     return f"{count / seconds:,.0f} records/s" if seconds > 0 else "n/a"
 
 
+def summary_record(
+    args: argparse.Namespace, run: FanOutRun, result: Accounting, end_to_end_s: float
+) -> dict[str, object]:
+    """The summary as data, for benchmarks and CI to keep (``--json``)."""
+    stats = run.stats
+    return {
+        "command": "make demo DEMO_ARGS='" + " ".join(sys.argv[1:]) + "'",
+        "records": stats.read,
+        "batch_size": args.batch_size,
+        "invocations": stats.invocations,
+        "published": result.published,
+        "per_consumer": result.per_consumer,
+        "dead_lettered": dict(result.dead_lettered),
+        "duplicates": result.duplicates,
+        "unaccounted": len(result.unaccounted),
+        "ok": result.ok,
+        "write_seconds": round(run.write_seconds, 2),
+        "stream_to_consumers_seconds": round(run.poll_seconds, 2),
+        "end_to_end_seconds": round(end_to_end_s, 2),
+        "records_per_second": round(stats.read / end_to_end_s, 1) if end_to_end_s else None,
+        "handler_seconds": round(stats.handler_seconds, 2),
+    }
+
+
 def print_summary(
     deployment: Deployment,
     run: FanOutRun,
@@ -95,7 +121,7 @@ def print_summary(
     rules = deployment.outputs.get("consumer_rules", {})
 
     def row(label: str, value: object, note: str = "") -> str:
-        return f"  {label:<32}{value!s:>7}  {note}".rstrip()
+        return f"  {label:<36}{value!s:>7}  {note}".rstrip()
 
     lines = [
         "",
@@ -109,7 +135,7 @@ def print_summary(
         row("published to the bus", result.published),
     ]
     for name, count in result.per_consumer.items():
-        lines.append(row(f"consumer {name} <- rule {rules.get(name, '?')}", count, "events"))
+        lines.append(row(f"{name} <- {rules.get(name, '?')}", count, "events (consumer <- rule)"))
     lines.append(row("dead-letter queue", sum(result.dead_lettered.values()), "messages"))
     for reason, count in sorted(result.dead_lettered.items()):
         lines.append(row(f"  reason {reason}", count))
@@ -142,6 +168,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="skip destroy; keep moto_server running for inspection until Ctrl-C",
     )
+    parser.add_argument("--json", type=Path, help="also write the summary as JSON to this file")
     args = parser.parse_args(argv)
     if args.records < 2:
         parser.error("--records must be at least 2 (one of them is the oversize item)")
@@ -193,6 +220,7 @@ def demo(args: argparse.Namespace, clock: Clock) -> int:
             end_to_end = time.monotonic() - started
             result = account(run.records, deliveries)
             print_summary(deployment, run, deliveries, result, end_to_end)
+            summary = summary_record(args, run, result, end_to_end)
             print(f"  function log (one EMF line per invocation): {function_log_path}")
             if args.keep:
                 keep_running(clock, stack)
@@ -206,6 +234,9 @@ def demo(args: argparse.Namespace, clock: Clock) -> int:
             if not destroyed:
                 stack.forget()
     clock.say(f"moto_server stopped; total {clock.elapsed:.1f}s")
+    if args.json:
+        summary["total_seconds"] = round(clock.elapsed, 1)
+        args.json.write_text(json.dumps(summary, indent=2) + "\n")
     if result.ok:
         print(
             "RESULT: OK - every record reached exactly the consumers its rules select, or the DLQ"

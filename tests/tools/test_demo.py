@@ -1,0 +1,59 @@
+"""The demo's command line and summary, without starting anything."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import ClassVar
+
+import pytest
+
+from tools import demo
+from tools.local_run import Accounting, FanOutRun
+from tools.stream_poller import PollerStats
+
+
+class FakeDeployment:
+    outputs: ClassVar[dict] = {
+        "batch_size": 100,
+        "consumer_rules": {"audit": "all", "billing": "paid"},
+    }
+
+
+class FakeDeliveries:
+    dead_letters: ClassVar[dict] = {
+        "e1": [
+            {
+                "reason": "EventTooLarge",
+                "message": "event is 300718 bytes",
+                "record": {"dynamodb": {"Keys": {"pk": {"S": "big"}}}},
+                "truncated": True,
+            }
+        ]
+    }
+
+
+def test_arguments_are_checked():
+    with pytest.raises(SystemExit):
+        demo.parse_args(["--records", "1"])
+    with pytest.raises(SystemExit):
+        demo.parse_args(["--batch-size", "0"])
+    args = demo.parse_args([])
+    assert (args.records, args.batch_size, args.keep) == (1000, 100, False)
+
+
+def test_summary_names_consumers_rules_reasons_and_rates(capsys):
+    result = Accounting(
+        records=10,
+        published=9,
+        per_consumer={"audit": 9, "billing": 2},
+        dead_lettered=Counter({"EventTooLarge": 1}),
+    )
+    run = FanOutRun({}, PollerStats(read=10, invocations=1, handler_seconds=0.5), 0.1, 1.0)
+    demo.print_summary(FakeDeployment, run, FakeDeliveries, result, 2.0)
+    out = capsys.readouterr().out
+    assert "audit <- all" in out and "billing <- paid" in out
+    assert "reason EventTooLarge" in out and "truncated" in out
+    assert "5 records/s" in out
+
+    record = demo.summary_record(demo.parse_args([]), run, result, 2.0)
+    assert record["records_per_second"] == 5.0 and record["ok"] is True
