@@ -206,6 +206,8 @@ def demo(args: argparse.Namespace, clock: Clock) -> int:
                 f"{deployment.function.name}, bus {deployment.outputs['event_bus_name']}, "
                 f"consumers {', '.join(deployment.consumers)}"
             )
+            if not deployment.runs_current_code():
+                clock.say("warning: the deployed zip is not dist/fanout.zip; run `make package`")
             changes = workload.plan(args.records, seed=args.seed)
             clock.say(f"workload: {describe_workload(changes)}")
             function_log_path = run_dir() / f"function-{server.port}.log"

@@ -9,6 +9,8 @@ copy of them kept in a test.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib
 import os
 import time
@@ -16,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -43,6 +46,7 @@ class FunctionConfig:
     timeout_s: int
     memory_mb: int
     environment: dict[str, str]
+    code_sha256: str = ""  # base64 SHA-256 of the deployed zip, as Lambda reports it
 
     @classmethod
     def from_api(cls, configuration: Mapping[str, Any]) -> FunctionConfig:
@@ -52,11 +56,17 @@ class FunctionConfig:
             timeout_s=int(configuration.get("Timeout", 3)),
             memory_mb=int(configuration.get("MemorySize", 128)),
             environment=dict(configuration.get("Environment", {}).get("Variables", {})),
+            code_sha256=configuration.get("CodeSha256", ""),
         )
 
     def context(self) -> LocalContext:
         """A fresh context per invocation, like Lambda gives."""
         return LocalContext(self.name, self.timeout_s, self.memory_mb)
+
+
+def zip_sha256(path: Path) -> str:
+    """The zip's hash the way Lambda and Terraform's filebase64sha256 report it."""
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
 
 
 def load_handler(handler: str) -> Callable[[dict[str, Any], Any], Any]:

@@ -23,13 +23,14 @@ from typing import Any
 import boto3
 
 from tools import workload
-from tools.local_function import FunctionConfig, deployed_environment
+from tools.local_function import FunctionConfig, deployed_environment, zip_sha256
 from tools.moto_stack import MotoServer
 from tools.stream_poller import PollerStats, StreamPoller
 from tools.tf import REPO_ROOT, TerraformRoot
 
 EXAMPLE_DIR = REPO_ROOT / "examples" / "local"
 LAMBDA_SRC = REPO_ROOT / "lambda_src"
+PACKAGE = REPO_ROOT / "dist" / "fanout.zip"  # what the example deploys (module default)
 
 Progress = Callable[[str], None]
 
@@ -60,6 +61,14 @@ class Deployment:
     @property
     def consumers(self) -> dict[str, str]:
         return self.outputs["consumer_queue_urls"]
+
+    def runs_current_code(self) -> bool:
+        """The deployed zip is dist/fanout.zip as built from lambda_src now.
+
+        The local run imports the handler from lambda_src; the build is
+        reproducible, so equal hashes mean it runs exactly the deployed code.
+        """
+        return PACKAGE.exists() and zip_sha256(PACKAGE) == self.function.code_sha256
 
 
 class LocalStack:
