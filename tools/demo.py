@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tools import workload
@@ -110,6 +110,14 @@ def summary_record(
     }
 
 
+def example_per_reason(dead_letters: dict[str, list[dict]]) -> dict[str, dict]:
+    """The first DLQ message of each reason, to show what they look like."""
+    examples: dict[str, dict] = {}
+    for bodies in dead_letters.values():
+        examples.setdefault(bodies[0]["reason"], bodies[0])
+    return dict(sorted(examples.items()))
+
+
 def print_summary(
     deployment: Deployment,
     run: FanOutRun,
@@ -139,8 +147,7 @@ def print_summary(
     lines.append(row("dead-letter queue", sum(result.dead_lettered.values()), "messages"))
     for reason, count in sorted(result.dead_lettered.items()):
         lines.append(row(f"  reason {reason}", count))
-    for bodies in list(deliveries.dead_letters.values())[:3]:
-        body = bodies[0]
+    for body in example_per_reason(deliveries.dead_letters).values():
         keys = body["record"]["dynamodb"].get("Keys", {})
         truncated = " (body truncated to keys + metadata)" if body.get("truncated") else ""
         lines.append(f"      e.g. {keys}: {body['message'][:90]}{truncated}")
@@ -156,6 +163,36 @@ def print_summary(
     print("\n".join(lines), flush=True)
 
 
+class BusOutage:
+    """Delete the bus behind Terraform's back once half the workload is through.
+
+    Shows the failure path: from then on PutEvents fails, every record goes to
+    the DLQ with the reason, and the verdict still finds every record.
+    """
+
+    def __init__(
+        self,
+        stack: LocalStack,
+        deployment: Deployment,
+        changes: list[workload.Change],
+        batch_size: int,
+        clock: Clock,
+        then: Callable[[], None],
+    ) -> None:
+        self.events = stack.client("events")
+        self.bus = deployment.outputs["event_bus_name"]
+        self.remaining = max(1, len(changes) // 2 // batch_size)
+        self.clock = clock
+        self.then = then
+
+    def __call__(self) -> None:
+        self.then()
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.clock.say(f"bus outage: deleting event bus {self.bus} (and its rules)")
+            self.events.delete_event_bus(Name=self.bus)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tools.demo", description=__doc__.splitlines()[0]
@@ -167,6 +204,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--keep",
         action="store_true",
         help="skip destroy; keep moto_server running for inspection until Ctrl-C",
+    )
+    parser.add_argument(
+        "--bus-outage",
+        action="store_true",
+        help="delete the event bus halfway through: the rest goes to the DLQ, nothing is lost",
     )
     parser.add_argument("--json", type=Path, help="also write the summary as JSON to this file")
     args = parser.parse_args(argv)
@@ -213,10 +255,13 @@ def demo(args: argparse.Namespace, clock: Clock) -> int:
             function_log_path = run_dir() / f"function-{server.port}.log"
             started = time.monotonic()
             deliveries = Deliveries(stack, deployment)
-            with function_log_path.open("w") as function_log:
-                run = fan_out(
-                    stack, deployment, changes, clock.say, function_log, deliveries.receive
+            after_invoke = deliveries.receive
+            if args.bus_outage:
+                after_invoke = BusOutage(
+                    stack, deployment, changes, args.batch_size, clock, after_invoke
                 )
+            with function_log_path.open("w") as function_log:
+                run = fan_out(stack, deployment, changes, clock.say, function_log, after_invoke)
             clock.say(f"stream drained: {run.stats.read} records; reading the rest of the queues")
             deliveries.receive(quiet_polls=2)
             end_to_end = time.monotonic() - started

@@ -57,3 +57,48 @@ def test_summary_names_consumers_rules_reasons_and_rates(capsys):
 
     record = demo.summary_record(demo.parse_args([]), run, result, 2.0)
     assert record["records_per_second"] == 5.0 and record["ok"] is True
+
+
+def test_one_example_per_dead_letter_reason():
+    letters = {
+        "a": [{"reason": "PutEventsRejected", "n": 1}],
+        "b": [{"reason": "EventTooLarge", "n": 2}],
+        "c": [{"reason": "PutEventsRejected", "n": 3}],
+    }
+    examples = demo.example_per_reason(letters)
+    assert list(examples) == ["EventTooLarge", "PutEventsRejected"]
+    assert examples["PutEventsRejected"]["n"] == 1
+
+
+class FakeEvents:
+    def __init__(self) -> None:
+        self.deleted: list[str] = []
+
+    def delete_event_bus(self, Name: str) -> None:
+        self.deleted.append(Name)
+
+
+class FakeStack:
+    def __init__(self) -> None:
+        self.events = FakeEvents()
+
+    def client(self, service: str) -> FakeEvents:
+        return self.events
+
+
+def test_bus_outage_strikes_once_halfway_through(capsys):
+    stack = FakeStack()
+    deployment = type("D", (), {"outputs": {"event_bus_name": "bus"}})
+    received: list[int] = []
+    outage = demo.BusOutage(
+        stack, deployment, [None] * 1000, 100, demo.Clock(), lambda: received.append(1)
+    )
+    for _ in range(4):
+        outage()
+    assert stack.events.deleted == []
+    outage()
+    assert stack.events.deleted == ["bus"]
+    for _ in range(5):
+        outage()
+    assert stack.events.deleted == ["bus"] and len(received) == 10
+    assert "bus outage" in capsys.readouterr().out
