@@ -142,6 +142,8 @@ def print_summary(
         ),
         row("published to the bus", result.published),
     ]
+    if stats.handler_errors:
+        lines.append(row("handler errors", stats.handler_errors, stats.last_error[:90]))
     for name, count in result.per_consumer.items():
         lines.append(row(f"{name} <- {rules.get(name, '?')}", count, "events (consumer <- rule)"))
     lines.append(row("dead-letter queue", sum(result.dead_lettered.values()), "messages"))

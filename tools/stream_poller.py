@@ -15,10 +15,13 @@ ends up either ``acknowledged`` or ``discarded``.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
 
 GET_RECORDS_LIMIT = 1000  # dynamodbstreams GetRecords maximum
 DEFAULT_BATCH_SIZE = 100  # Lambda's default for DynamoDB streams
@@ -96,6 +99,7 @@ class PollerStats:
     discarded_records: list[dict[str, Any]] = field(default_factory=list)
     on_failure: list[dict[str, Any]] = field(default_factory=list)  # batch metadata only
     handler_seconds: float = 0.0
+    last_error: str = ""  # the handler's last exception, for the report
 
 
 @dataclass
@@ -209,8 +213,10 @@ class StreamPoller:
         started = time.perf_counter()
         try:
             response = self.handler({"Records": batch}, self.context_factory())
-        except Exception:  # Lambda turns any error into a whole-batch retry
+        except Exception as error:  # Lambda turns any error into a whole-batch retry
             self.stats.handler_errors += 1
+            self.stats.last_error = f"{type(error).__name__}: {error}"
+            logger.warning("handler raised; the whole batch will be retried", exc_info=True)
             return 0
         finally:
             self.stats.handler_seconds += time.perf_counter() - started

@@ -121,6 +121,7 @@ def test_handler_error_retries_the_whole_batch(table):
     p.drain()
     assert handler.numbers() == [0, 1, 2] * 3
     assert p.stats.handler_errors == 2
+    assert p.stats.last_error == "RuntimeError: boom"
     assert p.stats.acknowledged == 3
 
 
