@@ -72,7 +72,7 @@ invoke: venv ## Run the handler on one sample event (EVENT=examples/events/….j
 	$(PY) -m tools.invoke $(EVENT) $(INVOKE_ARGS)
 
 bench: venv ## Benchmarks against the older implementations' strategies
-	$(PY) -m bench.run $(BENCH_ARGS)
+	PYTHONPATH=lambda_src:. $(PY) -m bench.run $(BENCH_ARGS)
 
 docs: venv ## Regenerate the README inputs/outputs tables
 	$(PY) -m tools.readme_tables --write

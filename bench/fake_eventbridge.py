@@ -1,21 +1,30 @@
 """A fake EventBridge endpoint on 127.0.0.1 that answers PutEvents after a fixed latency.
 
-All strategies in the benchmark talk to it through real boto3 clients, so
-request signing and serialisation are paid as they would be against AWS.
+It runs in its own process, as AWS would, so its work does not compete with
+the code being measured; all strategies reach it through real boto3 clients,
+paying request signing and serialisation as they would against AWS.
+``GET /stats`` returns the calls and entries it has received.
+
+    python -m bench.fake_eventbridge LATENCY_MS   # prints the port, serves until stopped
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128
     latency_s = 0.0
     calls = 0
     entries = 0
@@ -24,6 +33,8 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as AWS endpoints do
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -32,9 +43,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.calls += 1
             self.server.entries += count
         time.sleep(self.server.latency_s)
-        payload = json.dumps(
+        self._reply(
             {"FailedEntryCount": 0, "Entries": [{"EventId": f"e{i}"} for i in range(count)]}
-        ).encode()
+        )
+
+    def do_GET(self) -> None:
+        with self.server.lock:
+            self._reply({"calls": self.server.calls, "entries": self.server.entries})
+
+    def _reply(self, document: dict) -> None:
+        payload = json.dumps(document).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/x-amz-json-1.1")
         self.send_header("Content-Length", str(len(payload)))
@@ -45,16 +63,46 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+@dataclass
+class FakeEventBridge:
+    """A running fake endpoint in a child process."""
+
+    port: int
+    process: subprocess.Popen
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stats(self) -> tuple[int, int]:
+        """(calls, entries) received so far."""
+        with urllib.request.urlopen(f"{self.url}/stats", timeout=5) as response:
+            data = json.load(response)
+        return data["calls"], data["entries"]
+
+
 @contextmanager
-def fake_eventbridge(latency_s: float) -> Iterator[_Server]:
-    """Serve on a free loopback port; stopped and closed on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.latency_s = latency_s
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def fake_eventbridge(latency_ms: float) -> Iterator[FakeEventBridge]:
+    """Start the endpoint on a free loopback port; stop it by its pid on exit."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.fake_eventbridge", str(latency_ms)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        yield server
+        port = int(process.stdout.readline())
+        yield FakeEventBridge(port, process)
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> None:
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.latency_s = float(sys.argv[1]) / 1000
+    print(server.server_port, flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

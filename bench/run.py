@@ -41,10 +41,10 @@ SETTINGS = Settings(event_bus_name=BUS, dlq_url="https://sqs.local/1/dlq")
 BEGIN, END = "<!-- BEGIN bench -->", "<!-- END bench -->"
 
 
-def events_client(port: int) -> Any:
+def events_client(url: str) -> Any:
     return boto3.client(
         "events",
-        endpoint_url=f"http://127.0.0.1:{port}",
+        endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id="bench",
         aws_secret_access_key="bench",
@@ -87,18 +87,19 @@ def fanout(client: Any, event: dict[str, Any]) -> None:
 
 
 def timed_calls(
-    strategy: Callable[[Any, dict[str, Any]], None], event: dict[str, Any], latency_s: float
+    strategy: Callable[[Any, dict[str, Any]], None], event: dict[str, Any], latency_ms: float
 ) -> tuple[float, int]:
     """(wall seconds, PutEvents calls) for one strategy on a fresh fake endpoint."""
-    with fake_eventbridge(latency_s) as server:
-        client = events_client(server.server_port)
+    with fake_eventbridge(latency_ms) as server:
+        client = events_client(server.url)
         client.put_events(Entries=baseline_entries(batch(1, 100))[:1])  # warm the connection
-        server.calls = server.entries = 0
+        calls_before, entries_before = server.stats()
         started = time.perf_counter()
         strategy(client, event)
         elapsed = time.perf_counter() - started
-        assert server.entries == len(event["Records"]), "every record must arrive"
-        return elapsed, server.calls
+        calls, entries = server.stats()
+        assert entries - entries_before == len(event["Records"]), "every record must arrive"
+        return elapsed, calls - calls_before
 
 
 def cpu_per_record(records: int, item_bytes: int, repeat: int = 7) -> tuple[float, float]:
@@ -156,9 +157,8 @@ def zip_bytes() -> int:
 
 def report(args: argparse.Namespace) -> str:
     event = batch(args.records, 1024)
-    latency = args.latency_ms / 1000
     results = {
-        name: timed_calls(fn, event, latency)
+        name: timed_calls(fn, event, args.latency_ms)
         for name, fn in [
             ("one PutEvents per record, in series (original Python)", one_per_record),
             ("chunks of 10, in series (archived Java)", chunks_of_ten),
