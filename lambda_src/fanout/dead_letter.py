@@ -108,8 +108,34 @@ def _truncated_record(record: Any) -> Any:
     return slim
 
 
+def _identity(record: Any) -> dict[str, str]:
+    """The few strings that name a record, for one that cannot be written otherwise."""
+    if not isinstance(record, dict):
+        return {"type": type(record).__name__}
+    ddb = record.get("dynamodb") if isinstance(record.get("dynamodb"), dict) else {}
+    fields = {
+        "eventID": record.get("eventID"),
+        "eventName": record.get("eventName"),
+        "eventSourceARN": record.get("eventSourceARN"),
+        "SequenceNumber": ddb.get("SequenceNumber"),
+    }
+    return {k: str(v)[:256] for k, v in fields.items() if v is not None}
+
+
+def _try_dumps(body: dict[str, Any]) -> str | None:
+    try:
+        return _dumps(body)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
 def message_for(letter: DeadLetter, max_bytes: int, event_bus_name: str) -> Message:
-    """The message body of DESIGN §3, trimmed to keys and metadata if too large."""
+    """The message body of DESIGN §3, trimmed to keys and metadata if too large.
+
+    A record that cannot be written in full (too large, or too deeply nested
+    for JSON) keeps its keys and metadata; failing that, the strings that
+    identify it.
+    """
     attributes = _attributes(letter)
     budget = max_bytes - _attributes_size(attributes)
     body: dict[str, Any] = {
@@ -120,12 +146,15 @@ def message_for(letter: DeadLetter, max_bytes: int, event_bus_name: str) -> Mess
     }
     if letter.entry is not None:
         body["event"] = _event_json(letter.entry, event_bus_name)
-    text = _dumps(body)
-    if len(text) > budget:
+    text = _try_dumps(body)
+    if text is None or len(text) > budget:
         body.pop("event", None)
         body["record"] = _truncated_record(letter.record)
         body["message"] = letter.message[:_MAX_MESSAGE_CHARS]
         body["truncated"] = True
+        text = _try_dumps(body)
+    if text is None or len(text) > budget:
+        body["record"] = _identity(letter.record)
         text = _dumps(body)
     return Message(letter, text, attributes, len(text) + _attributes_size(attributes))
 

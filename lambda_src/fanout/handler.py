@@ -167,8 +167,11 @@ def _convert_all(
     for index, raw in enumerate(records):
         try:
             yield convert(decode(index, raw), settings)
-        except (MalformedRecord, TypeError, ValueError) as exc:
-            malformed.append(DeadLetter(index, raw, MALFORMED, str(exc) or type(exc).__name__))
+        except MalformedRecord as exc:
+            malformed.append(DeadLetter(index, raw, MALFORMED, str(exc)))
+        except Exception as exc:  # e.g. nesting too deep: park the record, keep the batch
+            message = f"cannot convert the record: {type(exc).__name__}: {exc}"
+            malformed.append(DeadLetter(index, raw, MALFORMED, message[:1000]))
 
 
 if "AWS_LAMBDA_FUNCTION_NAME" in os.environ and "AWS_LAMBDA_RUNTIME_API" in os.environ:

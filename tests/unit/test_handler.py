@@ -142,3 +142,21 @@ def test_bus_given_by_arn(stack: Stack) -> None:
     settings = type(settings)(event_bus_name=arn, dlq_url=stack.dlq_url)
     process(streams.batch(streams.insert(1)), Context(), build_runtime(settings))
     assert len(stack.consumed()) == 1
+
+
+def test_records_that_break_conversion_are_parked_and_the_batch_goes_on(stack: Stack) -> None:
+    deep: dict = {"S": "bottom"}
+    for _ in range(5000):  # far deeper than DynamoDB's 32 levels: recursion gives up
+        deep = {"L": [deep]}
+    lone_surrogate = streams.insert(2, payload="\ud800")  # cannot be encoded as UTF-8
+    records = [streams.insert(1), streams.insert(3, nested=deep), lone_surrogate, streams.insert(4)]
+    response = process(streams.batch(*records), Context(), build_runtime(make_settings(stack)))
+    assert response == {"batchItemFailures": []}
+    assert sorted(e["detail"]["eventID"] for e in stack.consumed()) == ["event-1", "event-4"]
+    letters = {x["record"]["eventID"]: x for x in stack.dead_letters()}
+    assert {x["reason"] for x in letters.values()} == {MALFORMED}
+    too_deep = letters["event-3"]
+    assert too_deep["truncated"] is True  # cannot be written in full: keys and metadata kept
+    assert too_deep["record"]["dynamodb"]["Keys"] == {"pk": {"S": "order-3"}}
+    assert "RecursionError" in too_deep["message"]
+    assert letters["event-2"]["record"]["dynamodb"]["NewImage"]["payload"] == {"S": "\ud800"}
