@@ -10,14 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import boto3
-
 from bench.fake_eventbridge import fake_eventbridge
+from bench.strategies import events_client, fanout
 from bench.workload import batch
-from fanout.dead_letter import DeadLetterQueue
-from fanout.handler import Runtime, client_config, process
-from fanout.publisher import Publisher
-from fanout.settings import Settings
 
 
 def peak_mib() -> float:
@@ -30,26 +25,12 @@ def peak_mib() -> float:
 
 def main() -> None:
     records, item_bytes = int(sys.argv[1]), int(sys.argv[2])
-    settings = Settings(event_bus_name="fanoutBus", dlq_url="https://sqs.local/1/dlq")
     after_imports = peak_mib()
     with fake_eventbridge(latency_ms=0) as server:
-        client = boto3.client(
-            "events",
-            endpoint_url=server.url,
-            region_name="us-east-1",
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-            config=client_config(settings.publish_concurrency),
-        )
-        runtime = Runtime(
-            settings,
-            Publisher(client, "fanoutBus", 3, settings.publish_concurrency),
-            DeadLetterQueue(None, settings.dlq_url, settings.dlq_max_bytes, "fanoutBus"),
-        )
+        client = events_client(server.url)
         event = batch(records, item_bytes)
         with_event = peak_mib()
-        response = process(event, None, runtime)
-        assert response == {"batchItemFailures": []}, response
+        fanout(client, event)
         assert server.stats()[1] == records
     print(f"{after_imports:.1f} {with_event:.1f} {peak_mib():.1f}")
 

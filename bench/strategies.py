@@ -1,0 +1,66 @@
+"""The publishing strategies the benchmarks compare, all over real boto3 clients.
+
+- one PutEvents call per record, in series (the original Python app);
+- chunks of 10 entries, in series (the archived Java app);
+- this handler: size-aware packing, requests sent by a small thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from fanout.dead_letter import DeadLetterQueue
+from fanout.handler import Runtime, client_config, process
+from fanout.publisher import Publisher
+from fanout.settings import Settings
+
+BUS = "fanoutBus"
+SETTINGS = Settings(event_bus_name=BUS, dlq_url="https://sqs.local/1/dlq")
+
+
+def events_client(url: str) -> Any:
+    return boto3.client(
+        "events",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=client_config(SETTINGS.publish_concurrency),
+    )
+
+
+def baseline_entries(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the older apps sent: the record's DynamoDB JSON as the detail."""
+    return [
+        {
+            "Source": "dynamodb.Orders",
+            "DetailType": r["eventName"],
+            "Detail": json.dumps(r),
+            "EventBusName": BUS,
+        }
+        for r in event["Records"]
+    ]
+
+
+def one_per_record(client: Any, event: dict[str, Any]) -> None:
+    for entry in baseline_entries(event):
+        client.put_events(Entries=[entry])
+
+
+def chunks_of_ten(client: Any, event: dict[str, Any]) -> None:
+    entries = baseline_entries(event)
+    for start in range(0, len(entries), 10):
+        client.put_events(Entries=entries[start : start + 10])
+
+
+def fanout(client: Any, event: dict[str, Any]) -> None:
+    runtime = Runtime(
+        SETTINGS,
+        Publisher(client, BUS, SETTINGS.max_attempts, SETTINGS.publish_concurrency),
+        DeadLetterQueue(None, SETTINGS.dlq_url, SETTINGS.dlq_max_bytes, BUS),
+    )
+    response = process(event, None, runtime)
+    assert response == {"batchItemFailures": []}, response
