@@ -38,14 +38,16 @@ def iter_requests(
 ) -> Iterator[PutEventsRequest]:
     """Yield requests as they fill, so a large batch is sent while it is converted.
 
-    An entry over the budget on its own is appended to ``too_large`` instead.
+    AWS requires a request's total to be *less than* the budget, so a
+    request stays strictly under it; an entry that reaches it on its own is
+    appended to ``too_large`` instead.
     """
     current = PutEventsRequest()
     for entry in entries:
-        if entry.size > max_bytes:
+        if entry.size >= max_bytes:
             too_large.append(entry)
             continue
-        if len(current.entries) == max_entries or current.size + entry.size > max_bytes:
+        if len(current.entries) == max_entries or current.size + entry.size >= max_bytes:
             yield current
             current = PutEventsRequest()
         current.entries.append(entry)

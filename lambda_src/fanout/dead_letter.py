@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fanout import limits
+from fanout.deadline import Deadline
+from fanout.publisher import classify
 from fanout.records import Entry
 
 MALFORMED = "MalformedRecord"
@@ -31,6 +34,7 @@ _KEEP_WHEN_TRUNCATED = (
     "ApproximateCreationDateTime",
 )
 _MAX_MESSAGE_CHARS = 1000
+_SAFE_ATTRIBUTE = re.compile(r"[A-Za-z0-9_.\-]{1,256}")  # reasons, table and event names
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +83,22 @@ def _event_json(entry: Entry, event_bus_name: str) -> dict[str, Any]:
 
 
 def _attributes(letter: DeadLetter) -> dict[str, dict[str, str]]:
+    """reason, table and eventName, from values known to be plain, short text.
+
+    A malformed record's own fields never become attributes: SQS rejects
+    characters outside its set, and an attribute is never trimmed.
+    """
     record = letter.record if isinstance(letter.record, dict) else {}
+    event_name = record.get("eventName")
     values = {
         "reason": letter.reason,
         "table": letter.entry.record.table_name if letter.entry else None,
-        "eventName": record.get("eventName"),
+        "eventName": event_name if event_name in limits.EVENT_NAMES else None,
     }
     return {
-        name: {"DataType": "String", "StringValue": str(value)}
+        name: {"DataType": "String", "StringValue": value}
         for name, value in values.items()
-        if isinstance(value, str) and value
+        if isinstance(value, str) and _SAFE_ATTRIBUTE.fullmatch(value)
     }
 
 
@@ -108,7 +118,7 @@ def _truncated_record(record: Any) -> Any:
     return slim
 
 
-def _identity(record: Any) -> dict[str, str]:
+def _identity(record: Any, chars: int = 256) -> dict[str, str]:
     """The few strings that name a record, for one that cannot be written otherwise."""
     if not isinstance(record, dict):
         return {"type": type(record).__name__}
@@ -119,7 +129,7 @@ def _identity(record: Any) -> dict[str, str]:
         "eventSourceARN": record.get("eventSourceARN"),
         "SequenceNumber": ddb.get("SequenceNumber"),
     }
-    return {k: str(v)[:256] for k, v in fields.items() if v is not None}
+    return {k: str(v)[:chars] for k, v in fields.items() if v is not None}
 
 
 def _try_dumps(body: dict[str, Any]) -> str | None:
@@ -155,6 +165,9 @@ def message_for(letter: DeadLetter, max_bytes: int, event_bus_name: str) -> Mess
         text = _try_dumps(body)
     if text is None or len(text) > budget:
         body["record"] = _identity(letter.record)
+        text = _dumps(body)
+    if len(text) > budget:  # a tiny DLQ_MAX_BYTES: the ids and the reason, nothing else
+        body = {"reason": letter.reason, "record": _identity(letter.record, 64), "truncated": True}
         text = _dumps(body)
     return Message(letter, text, attributes, len(text) + _attributes_size(attributes))
 
@@ -202,22 +215,24 @@ class DeadLetterQueue:
         self.event_bus_name = event_bus_name
         self.sleep = sleep
 
-    def send(self, letters: Sequence[DeadLetter]) -> SendResult:
+    def send(self, letters: Sequence[DeadLetter], deadline: Deadline | None = None) -> SendResult:
+        """Park the letters; what cannot be parked in time comes back as unparked."""
+        deadline = deadline or Deadline.unlimited()
         messages = [message_for(x, self.max_bytes, self.event_bus_name) for x in letters]
         parked: list[DeadLetter] = []
         unparked: list[tuple[DeadLetter, str]] = []
         calls = 0
         for batch in pack(messages, self.max_bytes):
-            done, failed, used = self._send_batch(batch)
+            done, failed, used = self._send_batch(batch, deadline)
             parked += done
             unparked += failed
             calls += used
         return SendResult(parked, unparked, calls)
 
     def _send_batch(
-        self, batch: list[Message]
+        self, batch: list[Message], deadline: Deadline
     ) -> tuple[list[DeadLetter], list[tuple[DeadLetter, str]], int]:
-        """Send one group; retry what SQS did not take unless it was our fault."""
+        """Send one group; retry what SQS did not take unless it cannot succeed."""
         pending = {str(i): m for i, m in enumerate(batch)}
         errors: dict[str, str] = {}
         parked: list[DeadLetter] = []
@@ -226,8 +241,12 @@ class DeadLetterQueue:
         for attempt in range(SEND_ATTEMPTS):
             if not pending:
                 break
+            delay = BASE_DELAY_S * 2**attempt if attempt else 0.0
+            if not deadline.allows(delay * 1000, deadline.final_reserve_ms):
+                errors.update(dict.fromkeys(pending, "no time left in the invocation to send"))
+                break
             if attempt:
-                self.sleep(BASE_DELAY_S * 2**attempt)
+                self.sleep(delay)
             calls += 1
             try:
                 response = self.client.send_message_batch(
@@ -238,7 +257,10 @@ class DeadLetterQueue:
                     ],
                 )
             except Exception as exc:  # the DLQ being down must not lose the batch
-                errors.update(dict.fromkeys(pending, f"{type(exc).__name__}: {exc}"))
+                code, message, retryable = classify(exc)
+                errors.update(dict.fromkeys(pending, f"{code}: {message}"))
+                if not retryable:  # access denied, no such queue: the same next time
+                    break
                 continue
             for ok in response.get("Successful", []):
                 if ok.get("Id") in pending:

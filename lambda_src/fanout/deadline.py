@@ -13,8 +13,11 @@ from typing import Any
 # Stop starting new work when less than this is left (a third of the
 # invocation for short timeouts, never under the minimum), keeping time to
 # park and report.
-RESERVE_MAX_MS = 5000.0
+RESERVE_MAX_MS = 12_000.0
 RESERVE_MIN_MS = 200.0
+# Dead-letter sends may use the first half of the reserve; the second half
+# covers one call that hangs until botocore's timeouts (connect 1 s + read
+# 4 s, see handler.client_config) and the response.
 
 
 class Deadline:
@@ -29,7 +32,7 @@ class Deadline:
         """Use context.get_remaining_time_in_millis(); no limit without one."""
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         if remaining is None:
-            return cls(lambda: float("inf"), 0.0)
+            return cls.unlimited()
         return cls(remaining, max(RESERVE_MIN_MS, min(RESERVE_MAX_MS, remaining() / 3)))
 
     @classmethod
@@ -38,9 +41,19 @@ class Deadline:
         end = time.monotonic() + seconds
         return cls(lambda: (end - time.monotonic()) * 1000, reserve_ms)
 
+    @classmethod
+    def unlimited(cls) -> Deadline:
+        return cls(lambda: float("inf"), 0.0)
+
+    @property
+    def final_reserve_ms(self) -> float:
+        """What the last step (parking in the DLQ) must leave untouched."""
+        return self.reserve_ms / 2
+
     def left_ms(self) -> float:
         return float(self._remaining_ms())
 
-    def allows(self, wait_ms: float = 0.0) -> bool:
+    def allows(self, wait_ms: float = 0.0, reserve_ms: float | None = None) -> bool:
         """Whether waiting wait_ms and then working still leaves the reserve."""
-        return self.left_ms() - wait_ms > self.reserve_ms
+        keep = self.reserve_ms if reserve_ms is None else reserve_ms
+        return self.left_ms() - wait_ms > keep

@@ -40,8 +40,8 @@ def client_config(concurrency: int) -> Config:
     """botocore retries off (we retry per entry), short timeouts, one pool slot per thread."""
     return Config(
         retries={"mode": "standard", "total_max_attempts": 1},
-        connect_timeout=2,
-        read_timeout=5,
+        connect_timeout=1,
+        read_timeout=4,
         max_pool_connections=max(10, concurrency),
     )
 
@@ -97,14 +97,13 @@ def process(event: dict[str, Any], context: Any, rt: Runtime) -> dict[str, list]
     too_large: list[Entry] = []
     entries = _convert_all(records, rt.settings, letters)
     requests = batching.iter_requests(entries, too_large, rt.settings.max_event_bytes)
-    outcome = rt.publisher.publish(
-        _logged(requests, rt.settings.event_bus_name), Deadline.from_context(context)
-    )
+    deadline = Deadline.from_context(context)
+    outcome = rt.publisher.publish(_logged(requests, rt.settings.event_bus_name), deadline)
 
     letters += [_too_large(entry, rt.settings.max_event_bytes) for entry in too_large]
     letters += [_failed(failure) for failure in outcome.failed]
     accounted = set(outcome.published)
-    accounted |= _park(letters, rt.dead_letters, counts)
+    accounted |= _park(letters, rt.dead_letters, deadline, counts)
     response = batch_item_failures(records, accounted)
 
     counts.published = len(outcome.published)
@@ -129,11 +128,13 @@ def _failed(failure: Failure) -> DeadLetter:
     )
 
 
-def _park(letters: list[DeadLetter], queue: DeadLetterQueue, counts: metrics.Counts) -> set[int]:
+def _park(
+    letters: list[DeadLetter], queue: DeadLetterQueue, deadline: Deadline, counts: metrics.Counts
+) -> set[int]:
     """Send the dead letters; the indices of the records now safely parked."""
     if not letters:
         return set()
-    sent = queue.send(letters)
+    sent = queue.send(letters, deadline)
     counts.dead_lettered.update(letter.reason for letter in sent.parked)
     counts.dead_letter_calls = sent.calls
     counts.not_parked = len(sent.unparked)

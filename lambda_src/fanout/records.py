@@ -28,6 +28,12 @@ _EXACT_PREFIX = f"\x00{_NONCE}:"
 _EXACT_PATTERN = re.compile(r'"\\u0000' + _NONCE + r':([^"\\]+)\\u0000"')
 
 
+# "For the JSON number (integer) data type, the constraints are: a minimum
+# value of -9,223,372,036,854,775,808 and a maximum value of
+# 9,223,372,036,854,775,807." (EventBridge API Reference, PutEvents)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 class MalformedRecord(ValueError):
     """The stream record is not a DynamoDB stream record we can convert."""
 
@@ -160,7 +166,7 @@ def convert(record: StreamRecord, settings: Settings) -> Entry:
     if "userIdentity" in record.raw:
         detail["userIdentity"] = record.raw["userIdentity"]
     text = to_json(detail)
-    source = settings.event_source or f"dynamodb.{record.table_name}"
+    source = settings.event_source or f"dynamodb.{record.table_name}"[: limits.SOURCE_MAX_CHARS]
     resources = (record.table_arn,)
     size = (
         (limits.PUT_EVENTS_TIME_BYTES if record.created else 0)
@@ -234,9 +240,9 @@ def _string(inner: Any) -> str:
 def number(text: Any) -> int | float | str:
     """A DynamoDB number with every stored digit kept.
 
-    Integers become Python ints and floats are used only when they carry the
-    exact value; anything else (e.g. 38 significant digits) becomes a
-    placeholder that ``to_json`` writes back as the original digits.
+    Integers in the int64 range become Python ints, and floats are used only
+    when they carry the exact value; anything else (e.g. 38 significant
+    digits) becomes a placeholder that ``to_json`` writes back as the digits.
     """
     if not isinstance(text, str):
         raise TypeError
@@ -246,7 +252,15 @@ def number(text: Any) -> int | float | str:
         except InvalidOperation:
             raise ValueError(text) from None
     if "." not in text and "e" not in text and "E" not in text:
-        return int(text)
+        value = int(text)
+        if _INT64_MIN <= value <= _INT64_MAX:
+            return value
+        # PutEvents takes JSON integers only in the int64 range: keep the
+        # digits, in exponent notation (e.g. 1.2345…E+37).
+        mantissa, exponent = format(Decimal(text), "E").split("E")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{_EXACT_PREFIX}{mantissa}E{exponent}\x00"
     as_float = float(text)
     if Decimal(repr(as_float)) == Decimal(text):
         return as_float

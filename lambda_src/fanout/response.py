@@ -2,7 +2,8 @@
 
 Lambda re-delivers a stream batch from the lowest sequence number reported,
 so the first record that is neither published nor parked is reported, and
-every record after it, to say plainly that all of them come again.
+every record after it that has a sequence number, to say plainly that all of
+them come again.
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ from fanout.records import sequence_number_of
 def batch_item_failures(records: Sequence[Any], accounted: set[int]) -> dict[str, list]:
     """{"batchItemFailures": [...]} from the first unaccounted record onwards.
 
-    A record without a sequence number is reported with an empty identifier,
-    which makes Lambda retry the whole batch: better than losing it.
+    Only if that first record has no sequence number is it reported with an
+    empty identifier, which makes Lambda retry the whole batch: better than
+    losing it. Later records without one are left out, as an empty identifier
+    anywhere fails the whole batch.
     """
     first = next((i for i in range(len(records)) if i not in accounted), None)
     if first is None:
         return {"batchItemFailures": []}
-    return {
-        "batchItemFailures": [
-            {"itemIdentifier": sequence_number_of(records[i]) or ""}
-            for i in range(first, len(records))
-        ]
-    }
+    checkpoint = sequence_number_of(records[first]) or ""
+    later = (sequence_number_of(r) for r in records[first + 1 :])
+    identifiers = [checkpoint, *(s for s in later if s)]
+    return {"batchItemFailures": [{"itemIdentifier": s} for s in identifiers]}

@@ -78,9 +78,12 @@ class FaultySqs:
         self.client = client
         self.down_for_calls = 0
         self.calls = 0
+        self.error = client_error(
+            "AWS.SimpleQueueService.ServiceUnavailable", 503, "SendMessageBatch"
+        )
 
     def send_message_batch(self, **kwargs: Any) -> dict[str, Any]:
         self.calls += 1
         if self.calls <= self.down_for_calls:
-            raise client_error("AWS.SimpleQueueService.ServiceUnavailable", 503, "SendMessageBatch")
+            raise self.error
         return self.client.send_message_batch(**kwargs)

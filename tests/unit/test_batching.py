@@ -34,19 +34,23 @@ def test_order_is_kept() -> None:
     assert [e for r in plan.requests for e in r.entries] == batch
 
 
-def test_exactly_at_the_budget_fits_one_request() -> None:
+def test_a_request_stays_strictly_under_the_budget() -> None:
+    # AWS: "the total entry size must be less than" the limit
     batch = entries(4)
-    budget = sum(e.size for e in batch)
-    assert len(pack(batch, max_bytes=budget).requests) == 1
-    assert len(pack(batch, max_bytes=budget - 1).requests) == 2
+    total = sum(e.size for e in batch)
+    assert len(pack(batch, max_bytes=total + 1).requests) == 1
+    assert len(pack(batch, max_bytes=total).requests) == 2
+    one = batch[0]
+    assert pack([one], max_bytes=one.size).too_large == [one]
+    assert pack([one], max_bytes=one.size + 1).too_large == []
 
 
 def test_size_budget_splits_before_the_entry_limit() -> None:
     batch = entries(10, payload="p" * 1000)
     size = batch[0].size
-    plan = pack(batch, max_bytes=size * 3)  # three entries fit, four do not
+    plan = pack(batch, max_bytes=size * 3 + 1)  # three entries fit, four do not
     assert [len(r.entries) for r in plan.requests] == [3, 3, 3, 1]
-    assert all(r.size <= size * 3 for r in plan.requests)
+    assert all(r.size < size * 3 + 1 for r in plan.requests)
     assert len(plan.requests) == math.ceil(10 / 3)
 
 
@@ -64,5 +68,5 @@ def test_one_oversize_entry_among_small_ones_is_set_aside() -> None:
 def test_default_budget_is_one_megabyte() -> None:
     batch = entries(10, payload="p" * 120_000)  # ~1.2 MB in all
     plan = pack(batch)
-    assert all(r.size <= 1024 * 1024 for r in plan.requests)
+    assert all(r.size < 1024 * 1024 for r in plan.requests)
     assert [len(r.entries) for r in plan.requests] == [8, 2]

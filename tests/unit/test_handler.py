@@ -160,3 +160,18 @@ def test_records_that_break_conversion_are_parked_and_the_batch_goes_on(stack: S
     assert too_deep["record"]["dynamodb"]["Keys"] == {"pk": {"S": "order-3"}}
     assert "RecursionError" in too_deep["message"]
     assert letters["event-2"]["record"]["dynamodb"]["NewImage"]["payload"] == {"S": "\ud800"}
+
+
+@pytest.mark.parametrize("event_name", ["INSERT\x00", "X" * 300_000, "\ud800"])
+def test_a_malformed_record_with_a_strange_event_name_is_still_parked(
+    stack: Stack, event_name: str
+) -> None:
+    bad = streams.insert(2)
+    bad["eventName"] = event_name
+    records = [streams.insert(1), bad, streams.insert(3)]
+    response = process(streams.batch(*records), Context(), build_runtime(make_settings(stack)))
+    assert response == {"batchItemFailures": []}
+    [message] = stack.drain(stack.dlq_url)
+    assert len(message["Body"]) <= 262144
+    assert set(message["MessageAttributes"]) == {"reason"}
+    assert json.loads(message["Body"])["reason"] == MALFORMED

@@ -152,3 +152,28 @@ def test_many_requests_are_sent_concurrently(stack: Stack) -> None:
     assert response == {"batchItemFailures": []}
     assert len(h.events.calls) == 10
     assert len(stack.consumed()) == 95
+
+
+def test_dead_letter_sends_stop_when_the_invocation_is_ending(stack: Stack) -> None:
+    h = harness(stack)
+    h.events.entry_faults = {seq(i): ["ValidationException"] for i in range(3)}
+    h.sqs.down_for_calls = 99
+    # publishing takes the first reads of the clock; by the DLQ's turn, only the reserve is left
+    context = Context(remaining_ms=3000, per_call_ms=1000)
+    response = run(h, [streams.insert(i) for i in range(3)], context)
+    assert h.sqs.calls <= 1
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [
+        seq(i) for i in range(3)
+    ]
+
+
+def test_dead_letter_errors_that_cannot_succeed_are_not_retried(stack: Stack) -> None:
+    h = harness(stack)
+    h.events.entry_faults = {seq(0): ["ValidationException"]}
+    h.sqs.error = client_error("AccessDenied", 403, "SendMessageBatch")
+    h.sqs.down_for_calls = 99
+    response = run(h, [streams.insert(0), streams.insert(1)])
+    assert h.sqs.calls == 1
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": seq(0)}, {"itemIdentifier": seq(1)}]
+    }

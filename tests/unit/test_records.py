@@ -200,3 +200,12 @@ def test_every_stream_view(view: str, has_new: bool, has_old: bool) -> None:
     assert ("newImage" in detail, "oldImage" in detail) == (has_new, has_old)
     assert ("changedAttributes" in detail) == (has_new and has_old)
     assert detail["streamViewType"] == view
+
+
+def test_integers_beyond_int64_keep_their_digits_in_exponent_form() -> None:
+    # PutEvents accepts JSON integers only from -2^63 to 2^63-1
+    assert to_json([number("9223372036854775807"), number("-9223372036854775808")]) == (
+        "[9223372036854775807,-9223372036854775808]"
+    )
+    assert to_json([number("9223372036854775808")]) == "[9.223372036854775808E+18]"
+    assert to_json([number("1" + "0" * 125)]) == "[1E+125]"
