@@ -24,7 +24,7 @@ EVENT ?= examples/events/mixed-batch.json
 all: test
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,6 @@ docs: venv ## Regenerate the README inputs/outputs tables
 	$(PY) -m tools.readme_tables --write
 
 clean: ## Remove build outputs and the virtual environment
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
 	find . -name .terraform -type d -prune -exec rm -rf {} +
 	find . -name '.terraform.lock.hcl' -path './tests/*' -delete

@@ -53,7 +53,7 @@ resource "aws_lambda_function" "this" {
   timeout                        = var.timeout
   reserved_concurrent_executions = coalesce(var.reserved_concurrent_executions, -1)
   filename                       = local.lambda_zip_path
-  source_code_hash               = filebase64sha256(local.lambda_zip_path)
+  source_code_hash               = fileexists(local.lambda_zip_path) ? filebase64sha256(local.lambda_zip_path) : null
   kms_key_arn                    = var.lambda_kms_key_arn
 
   environment {
@@ -65,6 +65,13 @@ resource "aws_lambda_function" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.lambda_zip_path)
+      error_message = "The deployment zip ${local.lambda_zip_path} does not exist. Run `make package` in the module's checkout (it writes dist/fanout.zip), or set lambda_zip_path to a zip built by it."
+    }
+  }
 
   # The log group must exist first, or Lambda creates one without retention;
   # the policy must be attached, or the first invocations fail on permissions.

@@ -471,3 +471,11 @@ run "rejects_target_retry_attempts_over_185" {
   }
   expect_failures = [var.rules]
 }
+
+run "rejects_a_missing_deployment_zip_with_the_way_to_build_it" {
+  command = plan
+  variables {
+    lambda_zip_path = "no-such-dir/fanout.zip"
+  }
+  expect_failures = [aws_lambda_function.this]
+}
