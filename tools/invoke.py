@@ -1,8 +1,8 @@
 """Run the handler on a sample stream event, with no AWS account, and show the result.
 
-An in-process moto stands in for AWS: a bus with a catch-all rule whose SQS
-target lets us print every event exactly as a consumer would receive it, and
-a dead-letter queue whose messages are printed too.
+An in-process moto stands in for AWS (a bus and a dead-letter queue). The
+PutEvents entries the handler sends are printed as sent, numbers digit for
+digit, followed by the dead-letter messages and the handler's response.
 
     python -m tools.invoke examples/events/modify.json [--detail-format both]
 """
@@ -42,31 +42,67 @@ def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
     return messages
 
 
+class _Recorder:
+    """Passes PutEvents through to moto and keeps what was sent."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.calls: list[list[dict[str, Any]]] = []
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        self.calls.append(Entries)
+        return self.client.put_events(Entries=Entries)
+
+
 def run(event: dict[str, Any], env: dict[str, str]) -> tuple[dict, list, list]:
-    """(handler response, events on the bus, DLQ messages) for one event."""
+    """(handler response, PutEvents calls made, DLQ messages) for one event."""
     with mock_aws():
-        events, sqs = boto3.client("events"), boto3.client("sqs")
-        events.create_event_bus(Name=BUS)
-        tap = sqs.create_queue(QueueName="bus-tap")["QueueUrl"]
-        tap_arn = sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])
+        boto3.client("events").create_event_bus(Name=BUS)
+        sqs = boto3.client("sqs")
         dlq = sqs.create_queue(QueueName="fanout-dlq")["QueueUrl"]
-        pattern = {"detail-type": ["INSERT", "MODIFY", "REMOVE"]}
-        events.put_rule(Name="tap", EventBusName=BUS, EventPattern=json.dumps(pattern))
-        events.put_targets(
-            Rule="tap",
-            EventBusName=BUS,
-            Targets=[{"Id": "tap", "Arn": tap_arn["Attributes"]["QueueArn"]}],
-        )
         os.environ.update({"EVENT_BUS_NAME": BUS, "DLQ_URL": dlq, **env})
         handler.reset()
+        recorder = _Recorder(handler.runtime().publisher.client)
+        handler.runtime().publisher.client = recorder
         response = handler.lambda_handler(event, None)
-        delivered = [json.loads(m["Body"]) for m in drain(sqs, tap)]
         parked = drain(sqs, dlq)
-    return response, delivered, parked
+    return response, recorder.calls, parked
+
+
+class _Number(str):
+    """A JSON number kept as its text, so printing never rounds it."""
+
+
+def pretty(value: Any, level: int = 0) -> str:
+    """Indented JSON that writes numbers exactly as they were sent."""
+    pad, end = "  " * (level + 1), "  " * level
+    if isinstance(value, _Number):
+        return str(value)
+    if isinstance(value, dict) and value:
+        items = [
+            f"{pad}{json.dumps(k, ensure_ascii=False)}: {pretty(v, level + 1)}"
+            for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + f"\n{end}}}"
+    if isinstance(value, list) and value:
+        items = [f"{pad}{pretty(v, level + 1)}" for v in value]
+        return "[\n" + ",\n".join(items) + f"\n{end}]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def show_entry(entry: dict[str, Any]) -> str:
+    detail = json.loads(entry["Detail"], parse_float=_Number, parse_int=_Number)
+    shown = {k: v for k, v in entry.items() if k != "Detail"}
+    if "Time" in shown:
+        shown["Time"] = shown["Time"].isoformat()
+    shown["Detail"] = detail
+    return pretty(shown)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the fan-out handler on a sample event.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.invoke", description="Run the fan-out handler on a sample event."
+    )
     parser.add_argument("event", type=Path, help="a Lambda DynamoDB stream event (JSON)")
     parser.add_argument("--detail-format", choices=("plain", "raw", "both"), default="plain")
     parser.add_argument("--max-event-bytes", type=int, help="PutEvents size budget")
@@ -81,12 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     env = {"DETAIL_FORMAT": args.detail_format}
     if args.max_event_bytes:
         env["MAX_EVENT_BYTES"] = str(args.max_event_bytes)
-    event = json.loads(args.event.read_text())
-    response, delivered, parked = run(event, env)
+    try:
+        event = json.loads(args.event.read_text())
+    except (OSError, ValueError) as exc:
+        parser.error(f"cannot read a stream event from {args.event}: {exc}")
+    response, calls, parked = run(event, env)
 
-    print(f"\n== {len(delivered)} event(s) on the bus, as a rule target receives them")
-    for item in delivered:
-        print(json.dumps(item, indent=2, ensure_ascii=False))
+    entries = [entry for call in calls for entry in call]
+    print(f"\n== {len(entries)} PutEvents entries sent in {len(calls)} call(s)")
+    for entry in entries:
+        print(show_entry(entry))
     print(f"\n== {len(parked)} message(s) in the dead-letter queue")
     for message in parked:
         body = json.loads(message["Body"])
