@@ -1,11 +1,12 @@
-"""Re-publish events parked in the fan-out's dead-letter queue, after the cause is fixed.
+"""Re-publish events parked in the fan-out's dead-letter queue, once the cause is fixed.
 
     python -m tools.redrive --queue-url URL [--event-bus NAME] [--reason R ...] [--dry-run]
 
 Messages that carry their ``event`` are sent to the bus again (to the bus
 they were meant for, or --event-bus) and deleted once PutEvents accepts
-them. Messages without one (truncated, or malformed records) are left in the
-queue and listed: their items have to be read again from the table by key.
+them. Messages without one (truncated, or malformed records) stay in the
+queue and are listed with their keys: those items have to be read again
+from the table.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from typing import Any
 
 import boto3
 
-PUT_EVENTS_MAX_ENTRIES = 10
+REASONS = ("MalformedRecord", "EventTooLarge", "PutEventsRejected", "RetriesExhausted")
+PUT_EVENTS_MAX_ENTRIES = 10  # EventBridge API Reference, PutEvents
+PUT_EVENTS_MAX_BYTES = 1024 * 1024  # total entry size must be less than this
+EMPTY_RECEIVES_TO_STOP = 2  # SQS may answer empty while messages exist
 
 
 @dataclass
@@ -28,6 +32,7 @@ class Summary:
     republished: int = 0
     failed: int = 0
     left: Counter[str] = field(default_factory=Counter)
+    left_keys: list[str] = field(default_factory=list)
 
 
 def entry_of(body: dict[str, Any], bus: str | None) -> dict[str, Any] | None:
@@ -42,6 +47,27 @@ def entry_of(body: dict[str, Any], bus: str | None) -> dict[str, Any] | None:
     return entry
 
 
+def entry_size(entry: dict[str, Any]) -> int:
+    """AWS's PutEvents entry size formula (14 bytes for Time, UTF-8 for the rest)."""
+    texts = [entry.get("Source", ""), entry.get("DetailType", ""), entry.get("Detail", "")]
+    texts += entry.get("Resources", [])
+    return (14 if "Time" in entry else 0) + sum(len(t.encode("utf-8")) for t in texts)
+
+
+def chunks(ready: list[tuple[dict, dict]], max_bytes: int) -> list[list[tuple[dict, dict]]]:
+    """PutEvents requests: at most 10 entries, total size under the budget."""
+    out: list[list[tuple[dict, dict]]] = []
+    size = 0
+    for item in ready:
+        item_size = entry_size(item[1])
+        if not out or len(out[-1]) == PUT_EVENTS_MAX_ENTRIES or size + item_size >= max_bytes:
+            out.append([])
+            size = 0
+        out[-1].append(item)
+        size += item_size
+    return out
+
+
 def redrive(
     sqs: Any,
     events: Any,
@@ -50,34 +76,70 @@ def redrive(
     reasons: set[str] | None = None,
     dry_run: bool = False,
     limit: int | None = None,
+    max_bytes: int = PUT_EVENTS_MAX_BYTES,
 ) -> Summary:
-    """Drain the queue once, re-publishing what can be re-published."""
+    """Go through the queue once, re-publishing what can be re-published."""
     summary = Summary()
     seen: set[str] = set()
     kept: list[str] = []  # receipt handles of messages to make visible again
-    while limit is None or summary.republished + summary.failed < limit:
+    empty = 0
+    while empty < EMPTY_RECEIVES_TO_STOP:
+        room = None if limit is None else limit - summary.republished - summary.failed
+        if room is not None and room <= 0:
+            break
         messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60, WaitTimeSeconds=0
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(10, room or 10),
+            VisibilityTimeout=60,
+            WaitTimeSeconds=1,
         ).get("Messages", [])
         fresh = [m for m in messages if m["MessageId"] not in seen]
-        if not fresh:
-            break
+        empty = 0 if fresh else empty + 1
         ready = []
         for message in fresh:
             seen.add(message["MessageId"])
             body = json.loads(message["Body"])
             entry = entry_of(body, bus)
             if entry is None or (reasons and body.get("reason") not in reasons):
-                summary.left[body.get("reason", "unknown")] += 1
+                _leave(summary, body)
                 kept.append(message["ReceiptHandle"])
             elif dry_run:
                 summary.republished += 1
                 kept.append(message["ReceiptHandle"])
             else:
                 ready.append((message, entry))
-        _publish(sqs, events, queue_url, ready, summary)
+        for chunk in chunks(ready, max_bytes):
+            _publish(sqs, events, queue_url, chunk, summary)
     _release(sqs, queue_url, kept)
     return summary
+
+
+def _leave(summary: Summary, body: dict[str, Any]) -> None:
+    reason = body.get("reason", "unknown")
+    summary.left[reason] += 1
+    record = body.get("record") if isinstance(body.get("record"), dict) else {}
+    ddb = record.get("dynamodb") if isinstance(record.get("dynamodb"), dict) else {}
+    keys = ddb.get("Keys") or {"eventID": record.get("eventID")}
+    summary.left_keys.append(f"{reason}: {json.dumps(keys, separators=(',', ':'))}")
+
+
+def _publish(sqs: Any, events: Any, queue_url: str, chunk: list, summary: Summary) -> None:
+    results = events.put_events(Entries=[entry for _, entry in chunk])["Entries"]
+    done = []
+    for (message, _), result in zip(chunk, results, strict=True):
+        if result.get("ErrorCode"):
+            summary.failed += 1
+            print(f"still failing: {result['ErrorCode']}: {result.get('ErrorMessage', '')}")
+        else:
+            done.append(message)
+    summary.republished += len(done)
+    if done:
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+            ],
+        )
 
 
 def _release(sqs: Any, queue_url: str, handles: list[str]) -> None:
@@ -92,32 +154,21 @@ def _release(sqs: Any, queue_url: str, handles: list[str]) -> None:
         )
 
 
-def _publish(sqs: Any, events: Any, queue_url: str, ready: list, summary: Summary) -> None:
-    for start in range(0, len(ready), PUT_EVENTS_MAX_ENTRIES):
-        chunk = ready[start : start + PUT_EVENTS_MAX_ENTRIES]
-        results = events.put_events(Entries=[entry for _, entry in chunk])["Entries"]
-        done = []
-        for (message, _), result in zip(chunk, results, strict=True):
-            if result.get("ErrorCode"):
-                summary.failed += 1
-                print(f"still failing: {result['ErrorCode']}: {result.get('ErrorMessage', '')}")
-            else:
-                done.append(message)
-        summary.republished += len(done)
-        if done:
-            sqs.delete_message_batch(
-                QueueUrl=queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
-                ],
-            )
+def _queue_url(text: str) -> str:
+    if not text.startswith(("https://", "http://")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a queue URL; pass the module's dlq_url output"
+        )
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--queue-url", required=True, help="the module's dlq_url output")
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.redrive", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--queue-url", required=True, type=_queue_url, help="the dlq_url output")
     parser.add_argument("--event-bus", help="publish here instead of each event's own bus")
-    parser.add_argument("--reason", action="append", help="only messages with this reason")
+    parser.add_argument("--reason", action="append", choices=REASONS, help="only this reason")
     parser.add_argument("--limit", type=int, help="stop after this many messages")
     parser.add_argument("--dry-run", action="store_true", help="count, publish nothing")
     parser.add_argument("--endpoint-url", help="for a local stack")
@@ -136,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     verb = "would re-publish" if args.dry_run else "re-published"
     print(f"{verb} {summary.republished}; failed again {summary.failed}")
-    for reason, count in sorted(summary.left.items()):
-        print(f"left in the queue: {count} x {reason} (no event to re-publish, or filtered out)")
+    for line in summary.left_keys:
+        print(f"left in the queue: {line}")
     return 1 if summary.failed else 0
 
 

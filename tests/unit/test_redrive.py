@@ -35,3 +35,25 @@ def test_redrive_can_filter_by_reason(stack: Stack) -> None:
     summary = redrive(stack.sqs, stack.events, stack.dlq_url, reasons={"RetriesExhausted"})
     assert summary.republished == 0
     assert summary.left == {"MalformedRecord": 1}
+
+
+def test_redrive_stops_at_the_limit_and_packs_requests_by_size(stack: Stack) -> None:
+    h = harness(stack)
+    h.events.entry_faults = {f"{i:021d}": ["AccessDeniedException"] for i in range(12)}
+    process(
+        streams.batch(*[streams.insert(i, "p" * 3000) for i in range(12)]), Context(), h.runtime
+    )
+    calls = []
+    real_put = stack.events.put_events
+
+    class Events:
+        def put_events(self, Entries):
+            calls.append(len(Entries))
+            return real_put(Entries=Entries)
+
+    summary = redrive(stack.sqs, Events(), stack.dlq_url, limit=3)
+    assert summary.republished == 3
+    summary = redrive(stack.sqs, Events(), stack.dlq_url, max_bytes=10_000)
+    assert summary.republished == 9
+    assert max(calls[1:]) <= 3  # each event is ~3.3 KB: three fit under 10,000 bytes
+    assert len(stack.consumed()) == 12
