@@ -487,7 +487,7 @@ variable "rules" {
 
   validation {
     condition     = alltrue([for r in var.rules : can(keys(jsondecode(r.event_pattern)))])
-    error_message = "Each rule's event_pattern must be a valid JSON object, e.g. jsonencode({ \"detail-type\" = [\"INSERT\"] })."
+    error_message = "Each rule's event_pattern must be a valid JSON object, e.g. jsonencode({ \"detail-type\" = [\"INSERT\"] }). Not one in: ${join(", ", [for k, r in var.rules : k if !can(keys(jsondecode(r.event_pattern)))])}."
   }
 
   validation {
@@ -507,7 +507,7 @@ variable "rules" {
 
   validation {
     condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:", t.arn))]]))
-    error_message = "Each target's arn must be an ARN (arn:<partition>:<service>:...)."
+    error_message = "Each target's arn must be an ARN (arn:<partition>:<service>:...). Not one in: ${join(", ", flatten([for rk, r in var.rules : [for tk, t in r.targets : "${rk}.${tk}" if !can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:", t.arn))]]))}."
   }
 
   validation {
