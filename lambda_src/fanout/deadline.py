@@ -6,7 +6,6 @@ dead-letter queue or reported back; the reserve keeps the time to do that.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -34,12 +33,6 @@ class Deadline:
         if remaining is None:
             return cls.unlimited()
         return cls(remaining, max(RESERVE_MIN_MS, min(RESERVE_MAX_MS, remaining() / 3)))
-
-    @classmethod
-    def after(cls, seconds: float, reserve_ms: float = 0.0) -> Deadline:
-        """A deadline on the monotonic clock (local runs, tests)."""
-        end = time.monotonic() + seconds
-        return cls(lambda: (end - time.monotonic()) * 1000, reserve_ms)
 
     @classmethod
     def unlimited(cls) -> Deadline:

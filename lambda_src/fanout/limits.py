@@ -14,8 +14,7 @@ PUT_EVENTS_MAX_BYTES = 1024 * 1024
 # The same formula charges a fixed 14 bytes for the Time field when it is set.
 PUT_EVENTS_TIME_BYTES = 14
 
-# EventBridge event fields (PutEventsRequestEntry): DetailType and Source.
-DETAIL_TYPE_MAX_CHARS = 128
+# EventBridge event Source: at most 256 characters (PutEventsRequestEntry).
 SOURCE_MAX_CHARS = 256
 
 # SQS SendMessageBatch: at most 10 messages per call (SQS API Reference).
