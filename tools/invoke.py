@@ -21,25 +21,10 @@ from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambda_src"))
 from fanout import handler
+from tools.local_run import receive_all
 
 BUS = "fanoutBus"
 REGION = "us-east-1"
-
-
-def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
-    """Every message in the queue, deleted as read."""
-    messages: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-    ).get("Messages", []):
-        messages += batch
-        sqs.delete_message_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
-            ],
-        )
-    return messages
 
 
 class _Recorder:
@@ -65,7 +50,7 @@ def run(event: dict[str, Any], env: dict[str, str]) -> tuple[dict, list, list]:
         recorder = _Recorder(handler.runtime().publisher.client)
         handler.runtime().publisher.client = recorder
         response = handler.lambda_handler(event, None)
-        parked = drain(sqs, dlq)
+        parked = receive_all(sqs, dlq)
     return response, recorder.calls, parked
 
 
@@ -128,8 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     for entry in entries:
         print(show_entry(entry))
     print(f"\n== {len(parked)} message(s) in the dead-letter queue")
-    for message in parked:
-        body = json.loads(message["Body"])
+    for body in parked:
         truncated = " (truncated to keys and metadata)" if body.get("truncated") else ""
         print(f"- {body['reason']}: {body['message']}{truncated}")
     print("\n== handler response")
