@@ -66,10 +66,10 @@ test-e2e: package tfrc ## The module applied to moto_server with a workload
 	$(PY) -m pytest tests/e2e
 
 demo: package tfrc ## Run the whole fan-out locally on moto (no AWS account)
-	$(PY) -m tools.demo $(DEMO_ARGS)
+	$(PY) -m localrun.demo $(DEMO_ARGS)
 
 invoke: venv ## Run the handler on one sample event (EVENT=examples/events/….json) on moto
-	$(PY) -m tools.invoke $(EVENT) $(INVOKE_ARGS)
+	$(PY) -m localrun.invoke $(EVENT) $(INVOKE_ARGS)
 
 bench: venv ## Benchmarks against the older implementations' strategies
 	PYTHONPATH=lambda_src:. $(PY) -m bench.run $(BENCH_ARGS)

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from tools import workload
-from tools.local_run import Deliveries, Deployment, LocalStack, account, fan_out, run_dir
-from tools.moto_stack import MotoServer, is_alive, moto_server
+from localrun import workload
+from localrun.local_run import Deliveries, Deployment, LocalStack, account, fan_out, run_dir
+from localrun.moto_stack import MotoServer, is_alive, moto_server
+from localrun.tf import REPO_ROOT
 from tools.package import build
-from tools.tf import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import invoke
+from localrun import invoke
 
 EVENTS = Path(__file__).resolve().parents[2] / "examples" / "events"
 

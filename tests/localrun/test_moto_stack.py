@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tools.moto_stack import is_alive, moto_server
+from localrun.moto_stack import is_alive, moto_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,7 +50,7 @@ def test_server_dies_with_a_parent_killed_without_cleanup(tmp_path):
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from tools.moto_stack import moto_server\n"
+        "from localrun.moto_stack import moto_server\n"
         f"with moto_server(log_dir=Path({str(tmp_path)!r})) as s:\n"
         "    print(s.pid, flush=True)\n"
         "    time.sleep(60)\n"

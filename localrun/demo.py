@@ -6,7 +6,7 @@ deployed function's code and settings, reads both consumer queues and the
 dead-letter queue, and prints where every record went. Exits 1 if any record
 is unaccounted for or misrouted, 2 if the run itself failed, 130 on Ctrl-C.
 
-    python -m tools.demo [--records 1000] [--batch-size 100] [--keep]
+    python -m localrun.demo [--records 1000] [--batch-size 100] [--keep]
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tools import workload
-from tools.local_run import (
+from localrun import workload
+from localrun.local_run import (
     Accounting,
     Deliveries,
     Deployment,
@@ -33,8 +33,8 @@ from tools.local_run import (
     fan_out,
     run_dir,
 )
-from tools.moto_stack import moto_server
-from tools.tf import TerraformError
+from localrun.moto_stack import moto_server
+from localrun.tf import TerraformError
 
 EXIT_OK, EXIT_UNACCOUNTED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -197,7 +197,7 @@ class BusOutage:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.demo", description=__doc__.splitlines()[0]
+        prog="python -m localrun.demo", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--records", type=int, default=1000, help="changes to write (>= 2)")
     parser.add_argument("--batch-size", type=int, default=100, help="records per invocation")

@@ -7,9 +7,9 @@ from typing import ClassVar
 
 import pytest
 
-from tools import demo
-from tools.local_run import Accounting, FanOutRun
-from tools.stream_poller import PollerStats
+from localrun import demo
+from localrun.local_run import Accounting, FanOutRun
+from localrun.stream_poller import PollerStats
 
 
 class FakeDeployment:

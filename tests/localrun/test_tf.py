@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import tf
+from localrun import tf
 
 
 class Recorder:

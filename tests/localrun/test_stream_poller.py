@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tools.stream_poller import StreamPoller, first_failed_index, to_lambda_record
+from localrun.stream_poller import StreamPoller, first_failed_index, to_lambda_record
 
 REGION = "us-east-1"
 

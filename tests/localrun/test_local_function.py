@@ -6,7 +6,7 @@ import os
 import sys
 import types
 
-from tools.local_function import FunctionConfig, LocalContext, deployed_environment
+from localrun.local_function import FunctionConfig, LocalContext, deployed_environment
 
 
 def test_context_counts_down_from_the_timeout():

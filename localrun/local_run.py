@@ -22,11 +22,11 @@ from typing import Any
 
 import boto3
 
-from tools import workload
-from tools.local_function import FunctionConfig, deployed_environment, zip_sha256
-from tools.moto_stack import MotoServer
-from tools.stream_poller import PollerStats, StreamPoller
-from tools.tf import REPO_ROOT, TerraformRoot
+from localrun import workload
+from localrun.local_function import FunctionConfig, deployed_environment, zip_sha256
+from localrun.moto_stack import MotoServer
+from localrun.stream_poller import PollerStats, StreamPoller
+from localrun.tf import REPO_ROOT, TerraformRoot
 
 EXAMPLE_DIR = REPO_ROOT / "examples" / "local"
 LAMBDA_SRC = REPO_ROOT / "lambda_src"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tools.local_run import Accounting, account
+from localrun.local_run import Accounting, account
 
 
 def record(event_id: str, event_name: str = "INSERT", status: str = "NEW") -> dict:

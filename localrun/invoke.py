@@ -4,7 +4,7 @@ An in-process moto stands in for AWS (a bus and a dead-letter queue). The
 PutEvents entries the handler sends are printed as sent, numbers digit for
 digit, followed by the dead-letter messages and the handler's response.
 
-    python -m tools.invoke examples/events/modify.json [--detail-format both]
+    python -m localrun.invoke examples/events/modify.json [--detail-format both]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambda_src"))
 from fanout import handler
-from tools.local_run import receive_all
+from localrun.local_run import receive_all
 
 BUS = "fanoutBus"
 REGION = "us-east-1"
@@ -86,7 +86,7 @@ def show_entry(entry: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.invoke", description="Run the fan-out handler on a sample event."
+        prog="python -m localrun.invoke", description="Run the fan-out handler on a sample event."
     )
     parser.add_argument("event", type=Path, help="a Lambda DynamoDB stream event (JSON)")
     parser.add_argument("--detail-format", choices=("plain", "raw", "both"), default="plain")

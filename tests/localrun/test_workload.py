@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from tools import workload
+from localrun import workload
 
 
 @pytest.mark.parametrize("records", [2, 3, 10, 101, 1000])
