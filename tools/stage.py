@@ -163,8 +163,8 @@ def summary(title: str, log: Path) -> int:
         counts = f" ({closing})" if closing else ""
         mark = "" if verdict == "ok" else " FAILED"
         parts.append(f"{name}{mark} {clock(float(seconds))}{counts}")
-    verdict = f"FAILED in {', '.join(failed)}" if failed else "passed"
-    say(f"{title}: {verdict} in {clock(total)}: {'; '.join(parts)}")
+    verdict = f"FAILED ({', '.join(failed)}) after" if failed else "passed in"
+    say(f"{title}: {verdict} {clock(total)}: {'; '.join(parts)}")
     return 1 if failed else 0
 
 
@@ -175,16 +175,18 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("name")
     run_parser.add_argument("--log", type=Path, help="append the stage's result to this file")
     run_parser.add_argument("--brief", action="store_true", help="progress lines, not output")
-    run_parser.add_argument("command", nargs=argparse.REMAINDER)
     summary_parser = commands.add_parser("summary", help="one line for the stages in a log")
     summary_parser.add_argument("--title", default="stages")
     summary_parser.add_argument("log", type=Path)
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # Everything after the first "--" is the command, options and all.
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    command = argv[split + 1 :]
     if args.action == "summary":
         if not args.log.is_file():
             parser.error(f"no stage log at {args.log}")
         return summary(args.title, args.log)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("give the command after --")
     try:
