@@ -32,7 +32,7 @@ RUN_STAGES :=
 TEST_STAGES :=
 define pip_stage
 $(VENV)/.$(1): $(2) $(RUN_STAGES) $(TEST_STAGES) | $(VENV)/bin/python
-	@$$(STAGE) "install $(1): pip install $(3)" --brief -- $$(PY) -m pip install $(3)
+	@$$(STAGE) "install $(1) (pip install $(3))" --brief -- $$(PY) -m pip install $(3)
 	@touch $$@
 $(if $(filter run,$(4)),RUN_STAGES += $(VENV)/.$(1),TEST_STAGES += $(VENV)/.$(1))
 endef

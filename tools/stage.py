@@ -55,22 +55,31 @@ class Brief:
         self.started = started
         self.latest = "starting"
         self.collected = 0
+        self.outcome = ""
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._beat, daemon=True)
 
     def see(self, line: str) -> None:
+        """Keep the latest pip step worth showing (pip says one per package)."""
         text = line.strip()
-        if PIP_PROGRESS.match(text):
-            self.collected += text.startswith("Collecting")
-            self.latest = text if len(text) <= 70 else text[:67] + "..."
+        what = text.split(" (from ")[0].split(" ", 1)[-1]
+        if text.startswith(("Collecting ", "Processing ")):
+            self.collected += 1
+            self.latest = Path(what).name
+        elif text.startswith("Downloading "):
+            self.latest = f"downloading {what}"
+        elif text.startswith("Installing collected packages:"):
+            self.latest = f"installing {text.count(',') + 1} packages"
+        elif text.startswith("Successfully installed "):
+            self.outcome = f"{len(text.split()) - 2} packages installed"
+        elif text.startswith("Requirement already satisfied") and not self.outcome:
+            self.outcome = "already installed"
 
     def _beat(self) -> None:
         while not self.done.wait(HEARTBEAT_S):
-            counted = f"{self.collected} packages, " if self.collected else ""
-            say(
-                f"    ... {self.name}: {clock(time.monotonic() - self.started)}, "
-                f"{counted}{self.latest}"
-            )
+            counted = f"{self.collected} packages collected, " if self.collected else ""
+            latest = self.latest if len(self.latest) <= 60 else self.latest[:57] + "..."
+            say(f"    ... {clock(time.monotonic() - self.started)}: {counted}{latest}")
 
     def __enter__(self) -> Brief:
         self.thread.start()
@@ -130,6 +139,7 @@ def run(name: str, command: list[str], log: Path | None, brief: bool) -> int:
                 for line in process.stdout:
                     tail.append(line)
                     progress.see(line)
+            closing = progress.outcome
         else:
             closing = passthrough(process.stdout.fileno())
         status = process.wait()
