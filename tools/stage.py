@@ -170,11 +170,12 @@ def summary(title: str, log: Path) -> int:
     failed = [row[0] for row in rows if row[1] != "ok"]
     parts = []
     for name, verdict, seconds, closing in rows:
-        counts = f" ({closing})" if closing else ""
-        mark = "" if verdict == "ok" else " FAILED"
-        parts.append(f"{name}{mark} {clock(float(seconds))}{counts}")
-    verdict = f"FAILED ({', '.join(failed)}) after" if failed else "passed in"
-    say(f"{title}: {verdict} {clock(total)}: {'; '.join(parts)}")
+        # "187 passed, 41 deselected": what other phases ran is no news here
+        counts = ", ".join(c for c in closing.split(", ") if not c.endswith(" deselected"))
+        mark = " FAILED" if verdict != "ok" else ""
+        parts.append(f"{name}{mark} {clock(float(seconds))}" + (f" ({counts})" if counts else ""))
+    verdict = f"FAILED in {', '.join(failed)}" if failed else "passed"
+    say(f"{title}: {verdict} ({len(rows)} phases, {clock(total)}): {'; '.join(parts)}")
     return 1 if failed else 0
 
 
