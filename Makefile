@@ -24,10 +24,10 @@ LAMBDA_SOURCES := $(shell find lambda_src -name '*.py' 2>/dev/null | sort)
 .PHONY: all help venv venv-run tfrc package lint fmt test test-unit test-module test-e2e demo invoke bench docs clean
 
 # Install stages, in the order they are defined: $(call pip_stage,NAME,FILES,PIP ARGS,GROUP)
-# makes .venv/.NAME (rebuilt when FILES change) by `pip install PIP ARGS`, after every
-# earlier stage, and adds it to GROUP: `run` stages serve every target, `test` stages
-# only test/lint/fmt. One more line adds a stage, e.g. a package installed from this
-# checkout: $(eval $(call pip_stage,cli,pyproject.toml,--no-deps -e .,run))
+# makes .venv/.NAME (redone when FILES change) by `pip install PIP ARGS`, after every
+# earlier stage, and adds it to GROUP: `run` stages serve every target, `test` stages only
+# the test and lint targets. One more line adds a stage, e.g. this checkout's own package,
+# after the demo stage: $(eval $(call pip_stage,cli,pyproject.toml,--no-deps -e .,run))
 RUN_STAGES :=
 TEST_STAGES :=
 define pip_stage
