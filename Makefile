@@ -1,7 +1,10 @@
 # One entry point for everything: `make demo`, `make test`, `make package`.
-# Every target installs what it needs: a virtual environment from the pinned
-# requirements-dev.txt and a Terraform CLI config that uses a local provider
-# mirror when one exists (TF_PROVIDER_MIRROR), the public registry otherwise.
+# Every target installs what it needs into .venv, in stages that each print a
+# line with their time: the demo's small pinned set (requirements-demo.txt:
+# boto3, moto, python-terraform) for demo/invoke/bench, the test tools on top
+# (requirements-dev.txt) only for test/lint; and a Terraform CLI config that
+# uses a local provider mirror when one exists (TF_PROVIDER_MIRROR), the public
+# registry otherwise.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -9,6 +12,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
 TF_PROVIDER_MIRROR ?= /opt/tf-plugins
+STAGE := $(PYTHON) tools/stage.py run
 
 export TF_CLI_CONFIG_FILE := $(CURDIR)/build/terraformrc
 export TF_IN_AUTOMATION := 1
@@ -17,7 +21,23 @@ export PYTHONDONTWRITEBYTECODE := 1
 ZIP := dist/fanout.zip
 LAMBDA_SOURCES := $(shell find lambda_src -name '*.py' 2>/dev/null | sort)
 
-.PHONY: all help venv tfrc package lint fmt test test-unit test-module test-e2e demo invoke bench docs clean
+.PHONY: all help venv venv-run tfrc package lint fmt test test-unit test-module test-e2e demo invoke bench docs clean
+
+# Install stages, in the order they are defined: $(call pip_stage,NAME,FILES,PIP ARGS,GROUP)
+# makes .venv/.NAME (redone when FILES change) by `pip install PIP ARGS`, after every
+# earlier stage, and adds it to GROUP: `run` stages serve every target, `test` stages only
+# the test and lint targets. One more line adds a stage, e.g. this checkout's own package,
+# after the demo stage: $(eval $(call pip_stage,cli,pyproject.toml,--no-deps -e .,run))
+RUN_STAGES :=
+TEST_STAGES :=
+define pip_stage
+$(VENV)/.$(1): $(2) $(RUN_STAGES) $(TEST_STAGES) | $(VENV)/bin/python
+	@$$(STAGE) "install $(1) (pip install $(3))" --brief -- $$(PY) -m pip install $(3)
+	@touch $$@
+$(if $(filter run,$(4)),RUN_STAGES += $(VENV)/.$(1),TEST_STAGES += $(VENV)/.$(1))
+endef
+$(eval $(call pip_stage,demo,requirements-demo.txt,-r requirements-demo.txt,run))
+$(eval $(call pip_stage,dev,requirements-dev.txt requirements-demo.txt,-r requirements-dev.txt,test))
 
 EVENT ?= examples/events/mixed-batch.json
 
@@ -26,19 +46,18 @@ all: test
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
-	touch $@
+$(VENV)/bin/python:
+	@$(STAGE) "create $(VENV) ($$($(PYTHON) --version))" -- $(PYTHON) -m venv $(VENV)
 
-venv: $(VENV)/.installed ## Create the virtual environment from requirements-dev.txt
+venv-run: $(RUN_STAGES) ## Install what demo/invoke/bench need (requirements-demo.txt)
+
+venv: $(RUN_STAGES) $(TEST_STAGES) ## Install everything, test tools included (requirements-dev.txt)
 
 tfrc: ## Write the Terraform CLI config (local provider mirror when present)
 	@mkdir -p build
 	@tools/terraformrc.sh "$(TF_PROVIDER_MIRROR)" > build/terraformrc
 
-$(ZIP): $(LAMBDA_SOURCES) tools/package.py | venv
+$(ZIP): $(LAMBDA_SOURCES) tools/package.py | $(VENV)/bin/python
 	$(PY) tools/package.py lambda_src $(ZIP)
 
 package: $(ZIP) ## Build dist/fanout.zip (byte-identical on every build)
@@ -53,28 +72,38 @@ fmt: venv ## Format Python and Terraform in place
 	$(VENV)/bin/ruff check --fix .
 	terraform fmt -recursive
 
-test: lint package tfrc ## Everything: lint, handler, module, examples, checkov, end-to-end on moto
-	$(PY) -m pytest
+# Each phase runs even when an earlier one failed (the summary names every one);
+# Ctrl-C (exit 130) stops them all. The markers split tests/ so that together
+# the phases run every test: module and e2e are marked, the rest is the handler's.
+TEST_LOG := build/test-phases.tsv
+NEXT_PHASE := || [ $$? -ne 130 ]
+test: venv package tfrc ## Everything, phase by phase: lint, handler, module, end to end
+	@rm -f $(TEST_LOG)
+	@$(STAGE) lint --log $(TEST_LOG) -- $(MAKE) --no-print-directory lint $(NEXT_PHASE)
+	@$(STAGE) "handler and tools" --log $(TEST_LOG) -- $(PY) -m pytest -m "not module and not e2e" $(NEXT_PHASE)
+	@$(STAGE) module --log $(TEST_LOG) -- $(PY) -m pytest -m module $(NEXT_PHASE)
+	@$(STAGE) "end to end" --log $(TEST_LOG) -- $(PY) -m pytest -m e2e $(NEXT_PHASE)
+	@$(PYTHON) tools/stage.py summary --title "make test" $(TEST_LOG)
 
 test-unit: venv ## Handler tests only (fast)
 	$(PY) -m pytest tests/unit
 
-test-module: package tfrc ## Terraform tests, validation, checkov, README tables
+test-module: venv package tfrc ## Terraform tests, validation, checkov, README tables
 	$(PY) -m pytest tests/module
 
-test-e2e: package tfrc ## The module applied to moto_server with a workload
+test-e2e: venv package tfrc ## The module applied to moto_server with a workload
 	$(PY) -m pytest tests/e2e
 
-demo: package tfrc ## Run the whole fan-out locally on moto (no AWS account)
+demo: venv-run package tfrc ## Run the whole fan-out locally on moto (no AWS account)
 	$(PY) -m localrun.demo $(DEMO_ARGS)
 
-invoke: venv ## Run the handler on one sample event (EVENT=examples/events/….json) on moto
+invoke: venv-run ## Run the handler on one sample event (EVENT=examples/events/….json) on moto
 	$(PY) -m localrun.invoke $(EVENT) $(INVOKE_ARGS)
 
-bench: venv ## Benchmarks against the older implementations' strategies
+bench: venv-run ## Benchmarks against the older implementations' strategies
 	PYTHONPATH=lambda_src:. $(PY) -m bench.run $(BENCH_ARGS)
 
-docs: venv ## Regenerate the README inputs/outputs tables
+docs: venv-run ## Regenerate the README inputs/outputs tables
 	$(PY) -m tools.readme_tables --write
 
 clean: ## Remove build outputs and the virtual environment

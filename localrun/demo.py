@@ -33,7 +33,7 @@ from localrun.local_run import (
     fan_out,
     run_dir,
 )
-from localrun.moto_stack import moto_server
+from localrun.moto_stack import REGION, MotoServer, moto_server
 from localrun.tf import TerraformError
 
 EXIT_OK, EXIT_UNACCOUNTED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -221,15 +221,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def keep_running(clock: Clock, stack: LocalStack) -> None:
-    server = stack.server
-    clock.say(
-        f"kept: moto_server pid {server.pid} at {server.endpoint}; try\n"
-        f"    AWS_ENDPOINT_URL={server.endpoint} AWS_ACCESS_KEY_ID=testing "
-        f"AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 "
-        f"aws sqs list-queues\n"
+def keep_hint(server: MotoServer) -> str:
+    """How to reach the kept server with the AWS CLI.
+
+    ``--endpoint-url`` rather than AWS_ENDPOINT_URL: CLIs older than v1.29 / v2.13
+    ignore the variable and would send the call to real AWS.
+    """
+    return (
+        f"    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+        f"AWS_DEFAULT_REGION={REGION} aws --endpoint-url {server.endpoint} sqs list-queues\n"
         f"  press Ctrl-C to stop the server (its resources go with it)"
     )
+
+
+def keep_running(clock: Clock, stack: LocalStack) -> None:
+    server = stack.server
+    clock.say(f"kept: moto_server pid {server.pid} at {server.endpoint}; try\n{keep_hint(server)}")
     with contextlib.suppress(KeyboardInterrupt):
         while True:
             time.sleep(3600)

@@ -5,6 +5,10 @@ PutEvents entries the handler sends are printed as sent, numbers digit for
 digit, followed by the dead-letter messages and the handler's response.
 
     python -m localrun.invoke examples/events/modify.json [--detail-format both]
+    python -m localrun.invoke examples/events/mixed-batch.json --summary
+
+Exit status: 0 when the handler ran, 2 when the file is not a stream event
+(one line says what shape was expected and what was found instead).
 """
 
 from __future__ import annotations
@@ -84,6 +88,98 @@ def show_entry(entry: dict[str, Any]) -> str:
     return pretty(shown)
 
 
+ATTRIBUTE_TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
+RECORD_KEYS = frozenset({"eventID", "eventName", "eventSource", "dynamodb", "eventSourceARN"})
+EXPECTED = 'a Lambda DynamoDB stream event, {"Records": [<stream record>, ...]}'
+
+
+class NotAStreamEvent(ValueError):
+    """The file parsed as JSON but is not the event Lambda hands the handler."""
+
+
+def _looks_like_item(value: dict[str, Any]) -> bool:
+    """Every value is a DynamoDB attribute value, e.g. {"S": "o-1"}."""
+    return all(
+        isinstance(attr, dict) and len(attr) == 1 and next(iter(attr)) in ATTRIBUTE_TYPES
+        for attr in value.values()
+    )
+
+
+def check_shape(event: Any) -> dict[str, Any]:
+    """The event when it is shaped like a stream event; why not, otherwise.
+
+    Records inside the list are not checked here: a malformed record is the
+    handler's business (it parks it in the DLQ), and showing that is the point.
+    """
+    if isinstance(event, list):
+        hint = (
+            'wrap the records: {"Records": [...]}'
+            if event and all(isinstance(r, dict) and RECORD_KEYS & r.keys() for r in event)
+            else "found a JSON array"
+        )
+        raise NotAStreamEvent(f"expected {EXPECTED}; {hint}")
+    if not isinstance(event, dict):
+        raise NotAStreamEvent(f"expected {EXPECTED}; found a JSON {type(event).__name__}")
+    if "Records" not in event:
+        if not event:
+            found = "found an empty object {}"
+        elif RECORD_KEYS & event.keys():
+            found = 'found a single stream record; wrap it: {"Records": [<the record>]}'
+        elif _looks_like_item(event):
+            found = (
+                'found a DynamoDB item (attribute values like {"S": ...}); a stream record '
+                "carries items under dynamodb.NewImage / OldImage"
+            )
+        else:
+            found = f"found an object with keys {', '.join(sorted(event)[:5])} but no Records"
+        raise NotAStreamEvent(f"expected {EXPECTED}; {found}")
+    records = event["Records"]
+    if not isinstance(records, list):
+        raise NotAStreamEvent(f"expected {EXPECTED}; Records is a {type(records).__name__}")
+    if not records:
+        raise NotAStreamEvent(f"expected {EXPECTED}; Records is empty, nothing to run")
+    return event
+
+
+def name_record(body: dict[str, Any], records: list[Any]) -> str:
+    """Which record of the event a dead-letter message is about."""
+    record = body.get("record")
+    event_id = record.get("eventID") if isinstance(record, dict) else None
+    position = next(
+        (
+            i
+            for i, candidate in enumerate(records)
+            if candidate == record
+            or (
+                event_id is not None
+                and isinstance(candidate, dict)
+                and candidate.get("eventID") == event_id
+            )
+        ),
+        None,
+    )
+    parts = [f"record {position + 1} of {len(records)}" if position is not None else "record ?"]
+    if event_id is not None:
+        parts.append(f"eventID {event_id!r}")
+    keys = record.get("dynamodb", {}).get("Keys") if isinstance(record, dict) else None
+    if isinstance(keys, dict) and keys:
+        parts.append(f"keys {json.dumps(keys, sort_keys=True)}")
+    return ", ".join(parts)
+
+
+def entry_line(entry: dict[str, Any]) -> str:
+    """One entry in one line: what a consumer's rule would match on."""
+    detail = json.loads(entry["Detail"])
+    keys = json.dumps(detail.get("keys", {}), sort_keys=True, ensure_ascii=False)
+    size = len(entry["Detail"].encode())
+    return f"- {entry['DetailType']:<6} {entry['Source']} keys {keys} ({size:,} bytes of detail)"
+
+
+def fail(message: str) -> int:
+    print(f"invoke: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m localrun.invoke", description="Run the fan-out handler on a sample event."
@@ -91,6 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("event", type=Path, help="a Lambda DynamoDB stream event (JSON)")
     parser.add_argument("--detail-format", choices=("plain", "raw", "both"), default="plain")
     parser.add_argument("--max-event-bytes", type=int, help="PutEvents size budget")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--summary", action="store_true", help="one line per PutEvents entry instead of the entry"
+    )
+    shown.add_argument(
+        "--quiet", action="store_true", help="no entries: counts, dead letters and the response"
+    )
     args = parser.parse_args(argv)
     for name, value in {
         "AWS_DEFAULT_REGION": REGION,
@@ -103,19 +206,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_event_bytes:
         env["MAX_EVENT_BYTES"] = str(args.max_event_bytes)
     try:
-        event = json.loads(args.event.read_text())
-    except (OSError, ValueError) as exc:
-        parser.error(f"cannot read a stream event from {args.event}: {exc}")
+        event = check_shape(json.loads(args.event.read_text()))
+    except OSError as exc:
+        return fail(f"cannot read {args.event}: {exc.strerror or exc}")
+    except ValueError as exc:  # NotAStreamEvent and json.JSONDecodeError
+        return fail(f"{args.event}: {exc}")
     response, calls, parked = run(event, env)
 
     entries = [entry for call in calls for entry in call]
     print(f"\n== {len(entries)} PutEvents entries sent in {len(calls)} call(s)")
-    for entry in entries:
-        print(show_entry(entry))
+    if not args.quiet:
+        for entry in entries:
+            print(entry_line(entry) if args.summary else show_entry(entry))
     print(f"\n== {len(parked)} message(s) in the dead-letter queue")
     for body in parked:
         truncated = " (truncated to keys and metadata)" if body.get("truncated") else ""
-        print(f"- {body['reason']}: {body['message']}{truncated}")
+        print(
+            f"- {body['reason']} ({name_record(body, event['Records'])}): "
+            f"{body['message']}{truncated}"
+        )
     print("\n== handler response")
     print(json.dumps(response))
     return 0

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
 from localrun import demo
 from localrun.local_run import Accounting, FanOutRun
+from localrun.moto_stack import MotoServer
 from localrun.stream_poller import PollerStats
 
 
@@ -102,3 +104,12 @@ def test_bus_outage_strikes_once_halfway_through(capsys):
         outage()
     assert stack.events.deleted == ["bus"] and len(received) == 10
     assert "bus outage" in capsys.readouterr().out
+
+
+def test_the_keep_hint_passes_the_endpoint_on_the_command_line():
+    # Older AWS CLIs ignore AWS_ENDPOINT_URL and would call real AWS.
+    server = MotoServer(pid=1234, port=45678, log_path=Path("moto.log"))
+    hint = demo.keep_hint(server)
+    assert "aws --endpoint-url http://127.0.0.1:45678 sqs list-queues" in hint
+    assert "AWS_ENDPOINT_URL" not in hint
+    assert "AWS_ACCESS_KEY_ID=testing" in hint
