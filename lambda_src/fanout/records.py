@@ -197,9 +197,14 @@ def _utf8_len(text: str) -> int:
 
 
 def _raw_section(ddb: Mapping[str, Any]) -> dict[str, Any]:
-    """The record's DynamoDB JSON, binary values as base64 (as Lambda delivers them)."""
-    section = {k: ddb[k] for k in ("Keys", "NewImage", "OldImage") if k in ddb}
-    return _jsonable(section)
+    """The record's ``dynamodb`` section unchanged, as Lambda delivers it.
+
+    Keys, images, SequenceNumber, SizeBytes, StreamViewType and
+    ApproximateCreationDateTime all stay; only what boto3's get_records hands
+    over as Python objects is written as Lambda would (bytes as base64,
+    datetimes as epoch seconds).
+    """
+    return _jsonable(ddb)
 
 
 def _jsonable(value: Any) -> Any:
@@ -209,6 +214,8 @@ def _jsonable(value: Any) -> Any:
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.timestamp()
     return value
 
 
