@@ -220,9 +220,53 @@ def _jsonable(value: Any) -> Any:
 
 
 def changed_attributes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """Top-level attribute names whose values differ, sorted, removed ones included."""
+    """Top-level attribute names whose values differ, sorted, removed ones included.
+
+    Values are compared, not their spelling: numbers by value ("1.0" equals
+    "1"), sets without order, binary by its bytes.
+    """
     names = old.keys() | new.keys()
-    return sorted(name for name in names if old.get(name) != new.get(name))
+    return sorted(
+        name
+        for name in names
+        if name not in old or name not in new or _value_of(old[name]) != _value_of(new[name])
+    )
+
+
+def _value_of(value: Any) -> Any:
+    """A DynamoDB typed value in a form that compares by value; the raw value if malformed."""
+    try:
+        (kind, inner), *rest = value.items()
+        if rest:
+            return value
+        return kind, _COMPARABLE[kind](inner)
+    except Exception:  # compared as given: a malformed value fails conversion anyway
+        return value
+
+
+def _number_value(text: Any) -> Any:
+    number = Decimal(text)
+    return number if number.is_finite() else text
+
+
+def _bytes_value(inner: Any) -> bytes:
+    if isinstance(inner, bytes | bytearray):
+        return bytes(inner)
+    return base64.b64decode(inner, validate=True)
+
+
+_COMPARABLE: dict[str, Any] = {
+    "S": lambda inner: inner,
+    "N": _number_value,
+    "B": _bytes_value,
+    "BOOL": lambda inner: inner,
+    "NULL": lambda inner: None,
+    "L": lambda inner: [_value_of(v) for v in inner],
+    "M": lambda inner: {k: _value_of(v) for k, v in inner.items()},
+    "SS": frozenset,
+    "NS": lambda inner: frozenset(_number_value(v) for v in inner),
+    "BS": lambda inner: frozenset(_bytes_value(v) for v in inner),
+}
 
 
 def unmarshal_item(item: Any) -> dict[str, Any]:
