@@ -26,7 +26,8 @@ _TABLE_ARN = re.compile(r"(arn:[^:]+:dynamodb:[^:]*:[^:]*:table/([^/]+))(?:/stre
 # collision with item text impossible in practice.
 _NONCE = secrets.token_hex(8)
 _EXACT_PREFIX = f"\x00{_NONCE}:"
-_EXACT_PATTERN = re.compile(r'"\\u0000' + _NONCE + r':([^"\\]+)\\u0000"')
+_EXACT_OPEN = '"\\u0000' + _NONCE + ":"
+_EXACT_CLOSE = '\\u0000"'
 
 
 # "For the JSON number (integer) data type, the constraints are: a minimum
@@ -92,18 +93,19 @@ def sequence_number_of(raw: Any) -> str | None:
 
 def decode(index: int, raw: Any) -> StreamRecord:
     """Check the record's shape and pull out its metadata."""
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise MalformedRecord(f"record is a {type(raw).__name__}, not an object")
     ddb = raw.get("dynamodb")
-    if not isinstance(ddb, Mapping):
+    if type(ddb) is not dict and not isinstance(ddb, Mapping):
         raise MalformedRecord("record has no 'dynamodb' section")
     event_name = raw.get("eventName")
     if not isinstance(event_name, str) or event_name not in limits.EVENT_NAMES:
         raise MalformedRecord(f"unknown eventName {_short(event_name)}")
-    sequence = sequence_number_of(raw)
-    if sequence is None:
+    sequence = ddb.get("SequenceNumber")
+    if type(sequence) is not str or not sequence:
         raise MalformedRecord("record has no dynamodb.SequenceNumber")
-    if not isinstance(ddb.get("Keys"), Mapping):
+    keys = ddb.get("Keys")
+    if type(keys) is not dict and not isinstance(keys, Mapping):
         raise MalformedRecord("record has no dynamodb.Keys")
     source_arn = raw.get("eventSourceARN")
     table = _table_of(source_arn) if isinstance(source_arn, str) else None
@@ -143,10 +145,17 @@ def _created(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value.astimezone(UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC)
+        return _from_epoch(value)
     raise MalformedRecord(f"ApproximateCreationDateTime {value!r} is not epoch seconds")
 
 
+@functools.lru_cache(maxsize=1024)
+def _from_epoch(seconds: float) -> datetime:
+    """Records of one batch share few distinct seconds: each is converted once."""
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+@functools.lru_cache(maxsize=1024)
 def _iso(moment: datetime) -> str:
     text = moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
     return text.replace("+00:00", "Z")
@@ -271,13 +280,38 @@ _COMPARABLE: dict[str, Any] = {
 
 def unmarshal_item(item: Any) -> dict[str, Any]:
     """A DynamoDB JSON item (attribute name → typed value) as plain JSON values."""
-    if not isinstance(item, Mapping):
+    if type(item) is not dict and not isinstance(item, Mapping):
         raise MalformedRecord(f"image is a {type(item).__name__}, not a map")
     return {name: unmarshal(value) for name, value in item.items()}
 
 
 def unmarshal(value: Any) -> Any:
-    """One DynamoDB typed value (e.g. {"N": "1"}) as a plain JSON value."""
+    """One DynamoDB typed value (e.g. {"N": "1"}) as a plain JSON value.
+
+    The common shapes (S, N, M, L, BOOL as Lambda delivers them) take a
+    fast path; everything else, errors included, goes through the checked one.
+    """
+    if type(value) is dict and len(value) == 1:
+        for kind, inner in value.items():
+            if kind == "S":
+                if type(inner) is str:
+                    return inner
+            elif kind == "N":
+                fast = _number_fast(inner)
+                if fast is not _SLOW:
+                    return fast
+            elif kind == "M":
+                if type(inner) is dict:
+                    return {name: unmarshal(v) for name, v in inner.items()}
+            elif kind == "L":
+                if type(inner) is list:
+                    return [unmarshal(v) for v in inner]
+            elif kind == "BOOL" and type(inner) is bool:
+                return inner
+    return _unmarshal_checked(value)
+
+
+def _unmarshal_checked(value: Any) -> Any:
     if not isinstance(value, Mapping) or len(value) != 1:
         raise MalformedRecord(f"not a DynamoDB attribute value: {_short(value)}")
     (kind, inner), *_ = value.items()
@@ -308,7 +342,31 @@ def number(text: Any) -> int | float | str:
     Integers in the int64 range become Python ints, and floats are used only
     when they carry the exact value; anything else (e.g. 38 significant
     digits) becomes a placeholder that ``to_json`` writes back as the digits.
+    Plain integers of up to 18 digits and decimals a float writes back
+    unchanged skip the regex and Decimal.
     """
+    fast = _number_fast(text)
+    return _number_checked(text) if fast is _SLOW else fast
+
+
+_SLOW = object()  # _number_fast's answer when the checked path must decide
+
+
+def _number_fast(text: Any) -> Any:
+    if type(text) is str and text.isascii():
+        digits = text[1:] if text[:1] == "-" else text
+        if digits.isdigit() and len(digits) <= 18 and (digits[0] != "0" or len(digits) == 1):
+            return int(text)
+        try:
+            as_float = float(text)
+        except ValueError:
+            return _SLOW
+        if repr(as_float) == text and as_float - as_float == 0:  # exact and finite
+            return as_float
+    return _SLOW
+
+
+def _number_checked(text: Any) -> int | float | str:
     if not isinstance(text, str):
         raise TypeError
     if not _JSON_NUMBER.fullmatch(text):
@@ -386,6 +444,12 @@ _UNMARSHAL: dict[str, Any] = {
 def to_json(value: Any) -> str:
     """Compact JSON, UTF-8 kept as is, exact numbers restored from placeholders."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    if "\\u0000" + _NONCE in text:
-        text = _EXACT_PATTERN.sub(r"\1", text)
-    return text
+    if _EXACT_OPEN not in text:
+        return text
+    # Each placeholder is '"\\u0000<nonce>:<digits>\\u0000"'; keep the digits only.
+    first, *rest = text.split(_EXACT_OPEN)
+    parts = [first]
+    for piece in rest:
+        digits, _, after = piece.partition(_EXACT_CLOSE)
+        parts += (digits, after)
+    return "".join(parts)
