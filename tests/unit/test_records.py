@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fanout.records import MalformedRecord, convert, decode, number, to_json, unmarshal
+from fanout.records import (
+    MalformedRecord,
+    changed_attributes,
+    convert,
+    decode,
+    number,
+    to_json,
+    unmarshal,
+)
 from fanout.settings import Settings
 from tests.unit import streams
 
@@ -209,3 +218,63 @@ def test_integers_beyond_int64_keep_their_digits_in_exponent_form() -> None:
     )
     assert to_json([number("9223372036854775808")]) == "[9.223372036854775808E+18]"
     assert to_json([number("1" + "0" * 125)]) == "[1E+125]"
+
+
+@pytest.mark.parametrize("fmt", ["raw", "both"])
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_raw_detail_carries_the_dynamodb_section_unchanged(sample: str, fmt: str) -> None:
+    event = json.loads((EVENTS / f"{sample}.json").read_text())
+    for index, raw in enumerate(event["Records"]):
+        try:
+            entry = convert(decode(index, raw), settings(detail_format=fmt))
+        except MalformedRecord:
+            continue
+        section = json.loads(entry.detail)["dynamodb"]
+        assert section == raw["dynamodb"]
+        for field in ("SequenceNumber", "SizeBytes", "StreamViewType"):
+            assert field in section
+
+
+def test_raw_section_from_get_records_is_written_as_lambda_delivers_it() -> None:
+    record = streams.record(1, keys={"pk": {"B": b"\x00\x01"}})
+    record["dynamodb"]["ApproximateCreationDateTime"] = datetime(2025, 11, 26, tzinfo=UTC)
+    entry = convert(decode(0, record), settings(detail_format="raw"))
+    section = json.loads(entry.detail)["dynamodb"]
+    assert section["Keys"] == {"pk": {"B": "AAE="}}
+    assert section["ApproximateCreationDateTime"] == 1764115200
+    assert section["SizeBytes"] == 100
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({"N": "1"}, {"N": "1.0"}),
+        ({"N": "100"}, {"N": "1E2"}),
+        ({"N": "-0"}, {"N": "0"}),
+        ({"SS": ["a", "b"]}, {"SS": ["b", "a"]}),
+        ({"NS": ["1", "2.50"]}, {"NS": ["2.5", "1"]}),
+        ({"B": "AAE="}, {"B": b"\x00\x01"}),
+        ({"BS": ["AAE=", "Ag=="]}, {"BS": [b"\x02", b"\x00\x01"]}),
+        ({"M": {"a": {"N": "1"}, "b": {"S": "x"}}}, {"M": {"b": {"S": "x"}, "a": {"N": "1.00"}}}),
+        ({"L": [{"N": "5"}]}, {"L": [{"N": "5.0"}]}),
+    ],
+)
+def test_changed_attributes_compare_values_not_spelling(old: Any, new: Any) -> None:
+    assert changed_attributes({"k": {"S": "1"}, "v": old}, {"k": {"S": "1"}, "v": new}) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({"N": "1"}, {"S": "1"}),
+        ({"N": "1"}, {"N": "1.0000000000000000000000000000000000001"}),
+        ({"SS": ["a"]}, {"SS": ["a", "b"]}),
+        ({"L": [{"N": "1"}, {"N": "2"}]}, {"L": [{"N": "2"}, {"N": "1"}]}),
+        ({"B": "AAE="}, {"B": "AAI="}),
+        ({"NULL": True}, {"BOOL": False}),
+    ],
+)
+def test_changed_attributes_see_real_changes(old: Any, new: Any) -> None:
+    assert changed_attributes({"v": old, "same": {"S": "x"}}, {"v": new, "same": {"S": "x"}}) == [
+        "v"
+    ]
