@@ -59,6 +59,17 @@ def visible_messages(sqs: Any, url: str) -> int:
     return int(attributes.get("ApproximateNumberOfMessages", 0))
 
 
+def require_bus(events: Any, bus: str) -> None:
+    """An event bus that does not exist is the operator's to fix first: a clear error."""
+    try:
+        events.describe_event_bus(Name=bus)
+    except Exception as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            region = events.meta.region_name
+            raise CliError(f"event bus {bus!r} does not exist in {region}") from None
+        raise
+
+
 def region_of_arn(arn: str) -> str | None:
     match = _ARN_REGION.match(arn or "")
     return match.group("region") or None if match else None

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from dynamodb_fanout import pipeline
-from dynamodb_fanout.aws import Aws, queue_url, region_of_arn, visible_messages
+from dynamodb_fanout.aws import Aws, queue_url, region_of_arn, require_bus, visible_messages
 from dynamodb_fanout.errors import EXIT_INCOMPLETE, EXIT_OK, CliError, error_code
 from dynamodb_fanout.progress import Progress
 
@@ -145,16 +145,6 @@ def describe_table(dynamodb: Any, name: str) -> Table:
     keys = [k["AttributeName"] for k in table["KeySchema"]]
     region = arn.split(":")[3] or dynamodb.meta.region_name
     return Table(table["TableName"], arn, region, keys, int(table.get("ItemCount", 0)))
-
-
-def check_bus(events: Any, bus: str) -> None:
-    try:
-        events.describe_event_bus(Name=bus)
-    except Exception as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            region = events.meta.region_name
-            raise CliError(f"event bus {bus!r} does not exist in {region}") from None
-        raise
 
 
 def stream_record(item: dict[str, Any], table: Table, run_id: str, now: datetime) -> dict[str, Any]:
@@ -293,7 +283,7 @@ def run(aws: Aws, args: argparse.Namespace) -> int:
     if args.source and args.source.startswith("aws."):
         raise CliError("--source must not start with 'aws.' (reserved for AWS services)")
     table = describe_table(aws.client("dynamodb", region_of_arn(args.table)), args.table)
-    check_bus(aws.client("events", region_of_arn(args.event_bus)), args.event_bus)
+    require_bus(aws.client("events", region_of_arn(args.event_bus)), args.event_bus)
     if args.dlq_url:
         visible_messages(aws.client("sqs"), queue_url(args.dlq_url, "DLQ URL"))
     checkpoint = Checkpoint.open(args.checkpoint, table.arn, args.segments)

@@ -23,8 +23,13 @@ class CliError(Exception):
     """An expected failure, with the sentence to show the operator."""
 
 
-def describe(exc: BaseException) -> str | None:  # noqa: PLR0911 - one case per kind
+def describe(exc: BaseException) -> str | None:
     """The one-line message for an expected AWS/botocore failure, None for a bug."""
+    message = _describe(exc)
+    return " ".join(message.split()) if message is not None else None
+
+
+def _describe(exc: BaseException) -> str | None:  # noqa: PLR0911 - one case per kind
     if isinstance(exc, NoRegionError):
         return "no AWS region: pass --region, or set AWS_REGION or a region in your profile"
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from dynamodb_fanout import __version__
+from dynamodb_fanout import __version__, backfill, check_pattern, replay
 from dynamodb_fanout.aws import Aws, queue_url
 from dynamodb_fanout.errors import (
     EXIT_ERROR,
@@ -23,6 +23,7 @@ from dynamodb_fanout.errors import (
     CliError,
     describe,
 )
+from dynamodb_fanout.redrive import Redrive, print_summary
 
 PROG = "dynamodb-fanout"
 
@@ -143,8 +144,6 @@ def _aws(args: argparse.Namespace) -> Aws:
 
 
 def _redrive(args: argparse.Namespace) -> int:
-    from dynamodb_fanout.redrive import Redrive, print_summary
-
     if args.from_table and not args.event_bus:
         raise CliError("--from-table needs --event-bus (a truncated message has no event)")
     summary = Redrive(
@@ -161,21 +160,15 @@ def _redrive(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    from dynamodb_fanout.backfill import run
-
-    return run(_aws(args), args)
+    return backfill.run(_aws(args), args)
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from dynamodb_fanout.replay import run
-
-    return run(_aws(args), args)
+    return replay.run(_aws(args), args)
 
 
 def _check_pattern(args: argparse.Namespace) -> int:
-    from dynamodb_fanout.check_pattern import run
-
-    return run(_aws(args), args)
+    return check_pattern.run(_aws(args), args)
 
 
 def main(argv: list[str] | None = None) -> int:

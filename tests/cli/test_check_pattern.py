@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from botocore.stub import ANY, Stubber
@@ -13,6 +14,7 @@ from dynamodb_fanout.check_pattern import run
 from dynamodb_fanout.main import parser
 from tests.cli.conftest import client
 
+INSERT = Path(__file__).resolve().parents[2] / "examples" / "events" / "insert.json"
 PAID = '{"detail-type":["MODIFY"],"detail":{"newImage":{"status":["PAID"]}}}'
 
 
@@ -40,7 +42,7 @@ def test_a_pattern_file_and_own_events(moto, cli, tmp_path) -> None:
     pattern = tmp_path / "pattern.json"
     pattern.write_text(json.dumps({"detail": {"newImage": {"n": [{"numeric": [">", 10]}]}}}))
     events = tmp_path / "events.json"
-    sample = json.loads(open("examples/events/insert.json").read())
+    sample = json.loads(INSERT.read_text())
     sample["Records"][0]["dynamodb"]["NewImage"]["n"] = {"N": "11"}
     events.write_text(json.dumps(sample))
     ran = cli("check-pattern", "--pattern", str(pattern), "--event", str(events))
@@ -60,7 +62,7 @@ def test_test_event_pattern_gets_the_event_as_eventbridge_delivers_it(moto, tmp_
     stub = Stubber(events)
     stub.add_response("test_event_pattern", {"Result": True}, {"EventPattern": PAID, "Event": ANY})
     stub.activate()
-    sample = json.loads(open("examples/events/insert.json").read())
+    sample = json.loads(INSERT.read_text())
     sample["Records"][0]["dynamodb"]["NewImage"]["big"] = {"N": "1" * 38}
     path = tmp_path / "big.json"
     path.write_text(json.dumps(sample))
