@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from botocore.config import Config
+
 from fanout import batching, limits
 from fanout.dead_letter import MALFORMED, TOO_LARGE, DeadLetter, DeadLetterQueue, message_for
 from fanout.deadline import Deadline
@@ -125,8 +127,13 @@ class Published:
 
 
 def events_client(aws: Any, region: str | None, concurrency: int) -> Any:
-    """An EventBridge client configured as the handler's (its retries are per entry)."""
-    return aws.client("events", region, client_config(concurrency), purpose="publish")
+    """An EventBridge client for the publisher: its retries are per entry, not botocore's.
+
+    Unlike in Lambda there is no invocation deadline to keep, so calls may
+    take longer than the handler's short timeouts allow.
+    """
+    config = client_config(concurrency).merge(Config(connect_timeout=5, read_timeout=60))
+    return aws.client("events", region, config, purpose="publish")
 
 
 def publish(
