@@ -29,7 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from dynamodb_fanout import pipeline
-from dynamodb_fanout.aws import Aws, queue_url, region_of_arn, require_bus, visible_messages
+from dynamodb_fanout.aws import (
+    Aws,
+    queue_url,
+    region_of_arn,
+    region_of_queue,
+    require_bus,
+    visible_messages,
+)
 from dynamodb_fanout.errors import EXIT_INCOMPLETE, EXIT_OK, CliError, error_code
 from dynamodb_fanout.progress import Progress
 
@@ -179,7 +186,7 @@ class Backfill:
         bus_region = region_of_arn(args.event_bus)
         concurrency = CONCURRENCY_PER_SEGMENT * args.segments
         self.events = pipeline.events_client(aws, bus_region, concurrency)
-        self.sqs = aws.client("sqs") if args.dlq_url else None
+        self.sqs = aws.client("sqs", region_of_queue(args.dlq_url)) if args.dlq_url else None
         self.settings = pipeline.make_settings(
             args.event_bus, args.dlq_url or "", args.source, args.detail_format, MAX_ATTEMPTS
         )
@@ -285,7 +292,8 @@ def run(aws: Aws, args: argparse.Namespace) -> int:
     table = describe_table(aws.client("dynamodb", region_of_arn(args.table)), args.table)
     require_bus(aws.client("events", region_of_arn(args.event_bus)), args.event_bus)
     if args.dlq_url:
-        visible_messages(aws.client("sqs"), queue_url(args.dlq_url, "DLQ URL"))
+        url = queue_url(args.dlq_url, "DLQ URL")
+        visible_messages(aws.client("sqs", region_of_queue(url)), url)
     checkpoint = Checkpoint.open(args.checkpoint, table.arn, args.segments)
     if all(checkpoint.start(s) == DONE for s in range(args.segments)):
         print(f"every segment is already done in {args.checkpoint}; delete it to start over")
