@@ -31,6 +31,7 @@ from localrun.local_run import (
     LocalStack,
     account,
     fan_out,
+    redrive_parked,
     run_dir,
 )
 from localrun.moto_stack import REGION, MotoServer, moto_server
@@ -195,6 +196,23 @@ class BusOutage:
             self.events.delete_event_bus(Name=self.bus)
 
 
+def redrive(
+    stack: LocalStack, deployment: Deployment, run: FanOutRun, deliveries: Deliveries, clock: Clock
+) -> bool:
+    """After a bus outage: bring the bus back, redrive the DLQ with the CLI, check the consumers."""
+    redriven = redrive_parked(stack, deployment, run, deliveries, clock.say)
+    clock.say("redrive done; where the parked events went:")
+    print("\n".join("    " + line for line in redriven.output.rstrip().splitlines()))
+    for name, ids in redriven.expected.items():
+        got = redriven.received[name]
+        print(f"  {name}: {len(set(got) & ids)} of the {len(ids)} parked events its rule selects")
+    if redriven.left:
+        print(f"  left in the DLQ (no event to re-publish): {len(redriven.left)}")
+    verdict = "every parked event reached its consumers" if redriven.ok else "FAILED"
+    print(f"  redrive: {verdict}", flush=True)
+    return redriven.ok
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m localrun.demo", description=__doc__.splitlines()[0]
@@ -266,6 +284,7 @@ def demo(args: argparse.Namespace, clock: Clock) -> int:
             deliveries = Deliveries(stack, deployment)
             after_invoke = deliveries.receive
             if args.bus_outage:
+                deliveries.dead_letter_receipts = []  # read the DLQ, leave it for the redrive
                 after_invoke = BusOutage(
                     stack, deployment, changes, args.batch_size, clock, after_invoke
                 )
@@ -278,6 +297,7 @@ def demo(args: argparse.Namespace, clock: Clock) -> int:
             print_summary(deployment, run, deliveries, result, end_to_end)
             summary = summary_record(args, run, result, end_to_end)
             print(f"  function log (one EMF line per invocation): {function_log_path}")
+            redrive_ok = not args.bus_outage or redrive(stack, deployment, run, deliveries, clock)
             if args.keep:
                 keep_running(clock, stack)
             else:
@@ -293,7 +313,7 @@ def demo(args: argparse.Namespace, clock: Clock) -> int:
     if args.json:
         summary["total_seconds"] = round(clock.elapsed, 1)
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
-    if result.ok:
+    if result.ok and redrive_ok:
         print(
             "RESULT: OK - every record reached exactly the consumers its rules select, or the DLQ"
         )

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -211,8 +213,14 @@ def _invoke_progress(
     return report
 
 
-def receive_all(sqs: Any, queue_url: str, quiet_polls: int = 2) -> list[dict[str, Any]]:
-    """Consume every message in the queue: JSON bodies plus their message attributes."""
+def receive_all(
+    sqs: Any, queue_url: str, quiet_polls: int = 2, keep: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Consume every message in the queue: JSON bodies plus their message attributes.
+
+    With ``keep``, messages are only read: hidden for the run and their receipt
+    handles collected, so they can be made visible again (for the redrive).
+    """
     bodies: list[dict[str, Any]] = []
     empty = 0
     while empty < quiet_polls:
@@ -220,7 +228,7 @@ def receive_all(sqs: Any, queue_url: str, quiet_polls: int = 2) -> list[dict[str
             QueueUrl=queue_url,
             MaxNumberOfMessages=10,
             MessageAttributeNames=["All"],
-            VisibilityTimeout=60,
+            VisibilityTimeout=60 if keep is None else 3600,
         )
         messages = response.get("Messages", [])
         if not messages:
@@ -233,6 +241,9 @@ def receive_all(sqs: Any, queue_url: str, quiet_polls: int = 2) -> list[dict[str
                 k: v.get("StringValue") for k, v in message.get("MessageAttributes", {}).items()
             }
             bodies.append(body)
+        if keep is not None:
+            keep += [m["ReceiptHandle"] for m in messages]
+            continue
         sqs.delete_message_batch(
             QueueUrl=queue_url,
             Entries=[
@@ -258,18 +269,33 @@ class Deliveries:
         self.dead_letters: dict[str, list[dict[str, Any]]] = defaultdict(list)  # eventID -> bodies
 
         self.missing_queues: set[str] = set()  # queues that did not exist when read
+        self.dead_letter_receipts: list[str] | None = None  # set to a list: read, not delete
 
     def receive(self, quiet_polls: int = 1) -> None:
         """Take whatever the queues hold now."""
         for name, url in self._consumer_urls.items():
             events = self._receive(url, quiet_polls)
             self.consumers[name].update(event["detail"]["eventID"] for event in events)
-        for body in self._receive(self._dlq_url, quiet_polls):
+        for body in self._receive(self._dlq_url, quiet_polls, self.dead_letter_receipts):
             self.dead_letters[body["record"]["eventID"]].append(body)
 
-    def _receive(self, url: str, quiet_polls: int) -> list[dict[str, Any]]:
+    def release_dead_letters(self) -> None:
+        """Make the DLQ messages read so far visible again (kept with dead_letter_receipts)."""
+        receipts, self.dead_letter_receipts = self.dead_letter_receipts or [], []
+        for start in range(0, len(receipts), 10):
+            self._sqs.change_message_visibility_batch(
+                QueueUrl=self._dlq_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0}
+                    for i, r in enumerate(receipts[start : start + 10])
+                ],
+            )
+
+    def _receive(
+        self, url: str, quiet_polls: int, keep: list[str] | None = None
+    ) -> list[dict[str, Any]]:
         try:
-            return receive_all(self._sqs, url, quiet_polls)
+            return receive_all(self._sqs, url, quiet_polls, keep)
         except self._sqs.exceptions.QueueDoesNotExist:
             self.missing_queues.add(url)
             return []
@@ -329,6 +355,60 @@ def account(records: dict[str, dict[str, Any]], deliveries: Deliveries) -> Accou
             if wanted and name not in received:
                 result.missing.append(f"{name}:{event_id}")
     return result
+
+
+@dataclass
+class Redriven:
+    """The parked records after `dynamodb-fanout redrive`: where each one went."""
+
+    exit_status: int
+    output: str
+    expected: dict[str, set[str]]  # consumer -> eventIDs its rule selects among the parked
+    received: dict[str, Counter[str]]
+    left: list[str]  # parked records that cannot be published (malformed, too large)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0 and all(
+            set(self.received[name]) == ids and all(n == 1 for n in self.received[name].values())
+            for name, ids in self.expected.items()
+        )
+
+
+def redrive_parked(
+    stack: LocalStack,
+    deployment: Deployment,
+    run: FanOutRun,
+    deliveries: Deliveries,
+    progress: Progress = _quiet,
+) -> Redriven:
+    """Fix the cause (terraform apply brings the bus back), redrive the DLQ with the CLI.
+
+    The CLI runs as an operator runs it, in its own process; then every parked
+    record must reach exactly the consumers its rules select, once.
+    """
+    deliveries.release_dead_letters()
+    progress("the cause fixed: terraform apply re-creates the bus and its rules")
+    stack.root.apply()
+    command = [sys.executable, "-m", "dynamodb_fanout", "--endpoint-url", stack.server.endpoint]
+    command += ["redrive", "--queue-url", deployment.outputs["dlq_url"]]
+    progress("dynamodb-fanout redrive --queue-url " + deployment.outputs["dlq_url"])
+    code_path = os.pathsep.join(str(REPO_ROOT / d) for d in ("cli", "lambda_src"))
+    env = {**os.environ, **stack.server.aws_environment(), "PYTHONPATH": code_path}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    republishable = {
+        event_id
+        for event_id, bodies in deliveries.dead_letters.items()
+        if any("event" in b and not b.get("truncated") for b in bodies)
+    }
+    expected = {
+        name: {i for i in republishable if SELECTORS.get(name, lambda _: True)(run.records[i])}
+        for name in deliveries.consumers
+    }
+    after = Deliveries(stack, deployment)
+    after.receive(quiet_polls=2)
+    left = sorted(set(deliveries.dead_letters) - republishable)
+    return Redriven(done.returncode, done.stdout + done.stderr, expected, after.consumers, left)
 
 
 def run_dir() -> Path:

@@ -1,0 +1,10 @@
+"""dynamodb-fanout: operate a DynamoDB Stream → EventBridge fan-out.
+
+Subcommands re-publish parked events (``redrive``), seed consumers with the
+items already in a table (``backfill``), replay batches Lambda gave up on
+(``replay``) and try an event pattern on sample records (``check-pattern``).
+Each one converts, batches and publishes with the handler's own code (the
+``fanout`` package), so what the CLI sends is what the function would send.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,211 @@
+"""`check-pattern`: which sample stream records would a rule's event pattern select?
+
+Each record of the sample events (by default the repository's examples/events,
+shipped in the package) is converted with the handler's own code and wrapped
+as EventBridge delivers it; EventBridge itself decides the match, through
+TestEventPattern. An endpoint that does not implement TestEventPattern (moto
+answers without a result) is asked the other way: a temporary bus with the
+pattern as its rule and a queue behind it, removed again afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from dynamodb_fanout import pipeline
+from dynamodb_fanout.aws import Aws
+from dynamodb_fanout.errors import EXIT_INCOMPLETE, EXIT_OK, CliError, error_code
+
+REPO_SAMPLES = Path(__file__).resolve().parents[2] / "examples" / "events"
+
+
+@dataclass
+class Sample:
+    """One record of a sample file, converted (or why it could not be)."""
+
+    label: str
+    entry: pipeline.Entry | None
+    problem: str = ""
+    matched: bool = False
+
+
+def load_pattern(text: str) -> str:
+    """The pattern as JSON text: given inline, or read from a file."""
+    if not text.lstrip().startswith("{"):
+        try:
+            text = Path(text).read_text()
+        except OSError as exc:
+            raise CliError(f"cannot read the pattern file {text!r}: {exc.strerror}") from None
+    try:
+        pattern = json.loads(text)
+    except ValueError as exc:
+        raise CliError(f"the pattern is not valid JSON: {exc}") from None
+    if not isinstance(pattern, dict) or not pattern:
+        raise CliError("the pattern must be a non-empty JSON object")
+    return text
+
+
+def sample_files(paths: list[Path] | None) -> list[tuple[str, str]]:
+    """(name, JSON text) of each sample event file."""
+    if paths:
+        files = []
+        for path in paths:
+            try:
+                files.append((path.name, path.read_text()))
+            except OSError as exc:
+                raise CliError(f"cannot read {path}: {exc.strerror}") from None
+        return files
+    try:
+        bundled = resources.files("dynamodb_fanout.samples")
+        found = [(f.name, f.read_text()) for f in bundled.iterdir() if f.name.endswith(".json")]
+    except ModuleNotFoundError:  # running from a checkout: the files themselves
+        found = [(p.name, p.read_text()) for p in REPO_SAMPLES.glob("*.json")]
+    if not found:
+        raise CliError("no sample events found: pass --event FILE")
+    return sorted(found)
+
+
+def samples(files: list[tuple[str, str]], settings: Any) -> list[Sample]:
+    out: list[Sample] = []
+    for name, text in files:
+        try:
+            records = json.loads(text)["Records"]
+            assert isinstance(records, list)
+        except (ValueError, KeyError, TypeError, AssertionError):
+            raise CliError(f"{name} is not a Lambda stream event ({{'Records': [...]}})") from None
+        for position, raw in enumerate(records):
+            label = f"{name}#{position}"
+            try:
+                entry = pipeline.convert_record(len(out), raw, settings)
+            except pipeline.MalformedRecord as exc:
+                out.append(Sample(label, None, f"not converted: {exc}"))
+                continue
+            out.append(Sample(label, entry))
+    return out
+
+
+def delivered_event(entry: pipeline.Entry, event_id: str = "") -> str:
+    """The event as EventBridge delivers it to a rule, detail spliced in as sent."""
+    arn = entry.resources[0] if entry.resources else "arn:aws:dynamodb:::"
+    _, _, _, region, account, *_ = [*arn.split(":"), "", "", "", "", ""]
+    moment = entry.time or datetime.now(UTC)
+    envelope = {
+        "version": "0",
+        "id": event_id or str(uuid.uuid4()),
+        "detail-type": entry.detail_type,
+        "source": entry.source,
+        "account": account or "123456789012",
+        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region or "us-east-1",
+        "resources": list(entry.resources),
+    }
+    head = json.dumps(envelope, separators=(",", ":"))[:-1]
+    return f'{head},"detail":{entry.detail}}}'
+
+
+def test_event_pattern(events: Any, pattern: str, converted: list[Sample]) -> bool:
+    """Ask TestEventPattern for each sample; False if the endpoint gives no result."""
+    for sample in converted:
+        assert sample.entry is not None
+        try:
+            answer = events.test_event_pattern(
+                EventPattern=pattern, Event=delivered_event(sample.entry)
+            )
+        except Exception as exc:
+            _invalid_pattern(exc)
+            raise
+        if "Result" not in answer:
+            return False
+        sample.matched = bool(answer["Result"])
+    return True
+
+
+def _invalid_pattern(exc: Exception) -> None:
+    if error_code(exc) in ("InvalidEventPatternException", "ValidationException"):
+        message = exc.response["Error"].get("Message", "")  # type: ignore[attr-defined]
+        raise CliError(f"EventBridge rejects the pattern: {message}") from None
+
+
+@contextmanager
+def probe_bus(aws: Aws, pattern: str) -> Iterator[tuple[str, str]]:
+    """A temporary bus, the pattern as a rule on it and a queue as its target."""
+    events, sqs = aws.client("events"), aws.client("sqs")
+    name = f"dynamodb-fanout-check-{uuid.uuid4().hex[:8]}"
+    events.create_event_bus(Name=name)
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    try:
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+        try:
+            events.put_rule(Name=name, EventBusName=name, EventPattern=pattern)
+        except Exception as exc:
+            _invalid_pattern(exc)
+            raise
+        target = {"Id": "probe", "Arn": arn["Attributes"]["QueueArn"]}
+        events.put_targets(Rule=name, EventBusName=name, Targets=[target])
+        yield name, queue
+    finally:
+        for cleanup in (
+            lambda: events.remove_targets(Rule=name, EventBusName=name, Ids=["probe"]),
+            lambda: events.delete_rule(Name=name, EventBusName=name),
+            lambda: events.delete_event_bus(Name=name),
+            lambda: sqs.delete_queue(QueueUrl=queue),
+        ):
+            with contextlib.suppress(Exception):  # best effort; the first error is the one to show
+                cleanup()
+
+
+def probe(aws: Aws, pattern: str, converted: list[Sample]) -> None:
+    """Send the samples through a temporary bus whose rule is the pattern."""
+    with probe_bus(aws, pattern) as (bus, queue):
+        events, sqs = aws.client("events"), aws.client("sqs")
+        by_id: dict[str, Sample] = {}
+        for start in range(0, len(converted), 10):
+            chunk = converted[start : start + 10]
+            entries = [s.entry.to_api(bus) for s in chunk if s.entry is not None]
+            results = events.put_events(Entries=entries)["Entries"]
+            for sample, result in zip(chunk, results, strict=True):
+                if not result.get("EventId"):
+                    sample.problem = f"not accepted: {result.get('ErrorCode')}"
+                by_id[result.get("EventId", "")] = sample
+        empty = 0
+        while empty < 2:
+            messages = sqs.receive_message(
+                QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1
+            ).get("Messages", [])
+            empty = 0 if messages else empty + 1
+            for message in messages:
+                event_id = json.loads(message["Body"]).get("id", "")
+                if event_id in by_id:
+                    by_id[event_id].matched = True
+
+
+def run(aws: Aws, args: argparse.Namespace) -> int:
+    pattern = load_pattern(args.pattern)
+    settings = pipeline.make_settings("default", "", args.source, args.detail_format)
+    every = samples(sample_files(args.event), settings)
+    converted = [s for s in every if s.entry is not None]
+    method = "TestEventPattern"
+    if converted and not test_event_pattern(aws.client("events"), pattern, converted):
+        method = "a temporary bus; the endpoint has no TestEventPattern"
+        probe(aws, pattern, converted)
+    print(f"pattern {json.dumps(json.loads(pattern), separators=(',', ':'))}")
+    for sample in every:
+        verdict = "match   " if sample.matched else "no match"
+        what = ""
+        if sample.entry is not None:
+            keys = json.loads(sample.entry.detail).get("keys")
+            what = f"{sample.entry.detail_type:<7} keys {json.dumps(keys, separators=(',', ':'))}"
+        print(f"  {verdict}  {sample.label:<22} {what}{sample.problem}".rstrip())
+    matched = sum(1 for s in every if s.matched)
+    print(f"{matched} of {len(every)} sample records match (decided by {method})")
+    return EXIT_OK if matched else EXIT_INCOMPLETE

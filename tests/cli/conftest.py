@@ -1,0 +1,175 @@
+"""A moto_server for the CLI's end-to-end tests, and the CLI run as an operator runs it.
+
+One server per test module (started and stopped by pid), reset before each
+test; ``cli`` runs ``dynamodb-fanout`` in-process with --endpoint-url
+pointing at the server and returns its exit status and output.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+from dynamodb_fanout.main import main
+from localrun.moto_stack import DUMMY_CREDENTIALS, MotoServer, moto_server
+
+REGION = "us-east-1"
+BUS = "ordersBus"
+
+
+@dataclass
+class Ran:
+    status: int
+    out: str
+    err: str
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    with moto_server(log_dir=tmp_path_factory.mktemp("moto")) as running:
+        yield running
+
+
+@pytest.fixture
+def moto(server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """A clean server, dummy credentials, region us-east-1 and no endpoint in the environment."""
+    server.reset()
+    for name, value in DUMMY_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for name in ("AWS_REGION", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    return server
+
+
+@dataclass
+class Recorder:
+    """The PutEvents entries that reached the endpoint, as the client sent them.
+
+    moto parses each Detail with floats before it delivers the event to a
+    target, so a 38-digit number arrives rounded at the consumer queue; what
+    the bus received is checked here, on the wire.
+    """
+
+    endpoint: str
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def details(self) -> list[dict[str, Any]]:
+        """Each entry's Detail, numbers as exact Decimals."""
+        return [json.loads(e["Detail"], parse_float=Decimal) for e in self.entries]
+
+
+class _Forward(BaseHTTPRequestHandler):
+    target: str = ""
+    recorder: Recorder
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("X-Amz-Target", "").endswith("PutEvents"):
+            self.recorder.entries += json.loads(body)["Entries"]
+        url = urlsplit(self.target)
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+        connection.request("POST", self.path, body, headers)
+        response = connection.getresponse()
+        data = response.read()
+        self.send_response(response.status)
+        for name, value in response.getheaders():
+            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        connection.close()
+
+    do_GET = do_POST
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder(moto: MotoServer) -> Iterator[Recorder]:
+    """A recording HTTP proxy on 127.0.0.1 in front of moto_server, stopped after the test."""
+    handler = type("Forward", (_Forward,), {"target": moto.endpoint})
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    recording = Recorder(f"http://127.0.0.1:{proxy.server_address[1]}")
+    handler.recorder = recording
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield recording
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def cli(recorder: Recorder, capsys: pytest.CaptureFixture[str]):
+    """Run the CLI in-process against moto_server (through the recorder)."""
+
+    def run(*args: str, endpoint: bool = True) -> Ran:
+        argv = [*(["--endpoint-url", recorder.endpoint] if endpoint else []), *args]
+        capsys.readouterr()
+        status = main(argv)
+        captured = capsys.readouterr()
+        return Ran(status, captured.out, captured.err)
+
+    return run
+
+
+def client(server: MotoServer, service: str, region: str = REGION) -> Any:
+    return boto3.client(service, region_name=region, endpoint_url=server.endpoint)
+
+
+def consumer_queue(server: MotoServer, bus: str = BUS, pattern: dict | None = None) -> str:
+    """A bus (created if missing), a rule on it and an SQS queue as its target."""
+    events, sqs = client(server, "events"), client(server, "sqs")
+    try:
+        events.describe_event_bus(Name=bus)
+    except events.exceptions.ResourceNotFoundException:
+        events.create_event_bus(Name=bus)
+    name = f"{bus}-consumer"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    pattern = pattern or {"source": [{"prefix": "dynamodb."}]}
+    events.put_rule(Name="everything", EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="everything", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+    return url
+
+
+def drain(server: MotoServer, url: str, quiet: int = 2) -> list[dict[str, Any]]:
+    """Every message body in the queue (deleted as read), JSON-decoded when it is JSON."""
+    sqs = client(server, "sqs")
+    out: list[dict[str, Any]] = []
+    empty = 0
+    while empty < quiet:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            empty += 1
+            continue
+        empty = 0
+        for message in messages:
+            out.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return out
+
+
+def visible(server: MotoServer, url: str) -> int:
+    attributes = client(server, "sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])

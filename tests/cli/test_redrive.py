@@ -1,0 +1,200 @@
+"""`dynamodb-fanout redrive` against moto_server: what is re-published, what stays, and why."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from dynamodb_fanout.aws import Aws
+from dynamodb_fanout.pipeline import make_settings, run_handler
+from dynamodb_fanout.redrive import Redrive
+from localrun.moto_stack import MotoServer
+from tests.cli.conftest import BUS, client, consumer_queue, drain, visible
+from tests.unit import streams
+
+BIG = "12345678901234567890123456789012345678"  # 38 digits, more than a float holds
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def dlq(moto: MotoServer, region: str = "us-east-1") -> str:
+    return client(moto, "sqs", region).create_queue(QueueName="fanout-dlq")["QueueUrl"]
+
+
+def park(moto: MotoServer, dlq_url: str, records: list[dict[str, Any]], **settings: Any) -> None:
+    """The handler itself, with its bus missing, parks the records in the DLQ."""
+    aws = Aws(endpoint_url=moto.endpoint)
+    config = dataclasses.replace(make_settings(BUS, dlq_url), **settings)
+    assert run_handler(records, config, aws.for_handler()) == []
+
+
+def test_parked_events_reach_the_bus_once_it_is_back_and_the_rest_stays(
+    moto, cli, recorder
+) -> None:
+    url = dlq(moto)
+    park(moto, url, [streams.insert(i, amount={"N": BIG}) for i in range(3)])
+    park(moto, url, [{"eventName": "INSERT"}])  # malformed: no event to re-publish
+    sqs = client(moto, "sqs")
+    sqs.send_message(QueueUrl=url, MessageBody="not json at all")
+    sqs.send_message(QueueUrl=url, MessageBody='{"hello": "world"}')
+    assert visible(moto, url) == 6
+
+    dry = cli("redrive", "--queue-url", url, "--dry-run")
+    assert dry.status == 0, dry.err
+    assert "would re-publish 3 (PutEventsRejected 3)" in dry.out
+    assert "left in the queue 3" in dry.out
+    assert visible(moto, url) == 6  # made visible again at once: the next run sees them all
+
+    gone = cli("redrive", "--queue-url", url)  # the cause is not fixed yet
+    assert gone.status == 2
+    assert gone.err.count("\n") == 1 and "Traceback" not in gone.err
+    assert f"event bus '{BUS}' does not exist" in gone.err
+    assert visible(moto, url) == 6
+
+    consumer = consumer_queue(moto)  # the bus is back, with its rule
+    ran = cli("redrive", "--queue-url", url)
+    assert ran.status == 0, ran.err
+    assert "re-published 3 (PutEventsRejected 3)" in ran.out
+    assert "failed again 0" in ran.out
+    for why in ("not JSON: 1", "not a fan-out message: 1", "MalformedRecord: 1"):
+        assert why in ran.out
+    events = drain(moto, consumer)
+    assert sorted(e["detail"]["eventID"] for e in events) == ["event-0", "event-1", "event-2"]
+    assert [d["newImage"]["amount"] for d in recorder.details()] == [Decimal(BIG)] * 3
+    assert visible(moto, url) == 3
+
+
+def test_region_comes_from_the_queue_url(moto, cli, monkeypatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    local_url = dlq(moto, "eu-west-1")
+    name = local_url.rsplit("/", 2)
+    aws_url = f"https://sqs.eu-west-1.amazonaws.com/{name[-2]}/{name[-1]}"
+    client(moto, "sqs", "eu-west-1").send_message(QueueUrl=local_url, MessageBody="x")
+
+    ran = cli("redrive", "--queue-url", aws_url, "--dry-run")
+    assert ran.status == 0, ran.err
+    assert "not JSON: 1" in ran.out
+
+    no_region = cli("redrive", "--queue-url", local_url, "--dry-run")
+    assert no_region.status == 2
+    assert "no AWS region: pass --region" in no_region.err
+
+
+class NoResults:
+    """PutEvents answering HTTP 200 with an empty result per entry (no EventId, no ErrorCode)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.meta = real.meta
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"FailedEntryCount": 0, "Entries": [{} for _ in Entries]}
+
+    def describe_event_bus(self, **kwargs: Any) -> Any:
+        return self.real.describe_event_bus(**kwargs)
+
+
+def test_a_result_without_event_id_is_not_success(moto) -> None:
+    url = dlq(moto)
+    park(moto, url, [streams.insert(i) for i in range(2)])
+    consumer_queue(moto)
+
+    class Faulty(Aws):
+        def client(self, service: str, region=None, config=None, purpose="standard") -> Any:
+            real = super().client(service, region, config, purpose)
+            return NoResults(real) if purpose == "publish" else real
+
+    summary = Redrive(Faulty(endpoint_url=moto.endpoint), url).run()
+    assert summary.failed == {"MissingResult": 2}
+    assert sum(summary.republished.values()) == 0
+    assert visible(moto, url) == 2  # kept, and visible again at once
+
+
+def test_truncated_messages_are_rebuilt_from_the_table(moto, cli) -> None:
+    dynamodb = client(moto, "dynamodb")
+    dynamodb.create_table(
+        TableName=streams.TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(
+        TableName=streams.TABLE,
+        Item={"pk": {"S": "order-1"}, "status": {"S": "PAID"}, "amount": {"N": BIG}},
+    )
+    url = dlq(moto)
+    big = [streams.insert(i, payload="o" * 300_000) for i in (1, 2)]  # order-2 is not in the table
+    park(moto, url, big, max_event_bytes=200_000)
+    consumer = consumer_queue(moto)
+
+    plain = cli("redrive", "--queue-url", url)
+    assert plain.status == 0
+    assert "EventTooLarge, no event (truncated): 2" in plain.out
+
+    ran = cli("redrive", "--queue-url", url, "--from-table", "--event-bus", BUS)
+    assert ran.status == 0, ran.err
+    assert "re-published 1 (EventTooLarge 1)" in ran.out
+    assert "rebuilt from the table: 1" in ran.out
+    assert "EventTooLarge, item gone: 1" in ran.out
+    (event,) = drain(moto, consumer)
+    assert event["detail"]["newImage"]["status"] == "PAID"
+    assert event["detail"]["keys"] == {"pk": "order-1"}
+    assert visible(moto, url) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--queue-url", "sqs/fanout-dlq"], "is not an SQS queue URL"),
+        (["--queue-url", "QUEUE/000000000000/nope"], "QueueDoesNotExist"),
+        (["--queue-url", "QUEUE", "--event-bus", "nope"], "event bus 'nope' does not exist"),
+    ],
+)
+def test_expected_failures_are_one_line_and_exit_2(moto, cli, args, says) -> None:
+    url = dlq(moto)
+    args = [
+        a.replace("QUEUE", url.rsplit("/", 2)[0] if a.startswith("QUEUE/") else url) for a in args
+    ]
+    ran = cli("redrive", *args)
+    assert ran.status == 2
+    assert says in ran.err
+    assert ran.err.count("\n") == 1 and "Traceback" not in ran.err
+
+
+def test_missing_credentials_are_one_line_from_the_console(moto, tmp_path) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("PYTHONPATH",)
+    }
+    env.update(
+        PYTHONPATH=os.pathsep.join([f"{REPO}/cli", f"{REPO}/lambda_src"]),
+        AWS_CONFIG_FILE=str(tmp_path / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    url = dlq(moto)
+    ran = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dynamodb_fanout",
+            "--endpoint-url",
+            moto.endpoint,
+            "redrive",
+            "--queue-url",
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 2
+    assert ran.stderr.startswith("dynamodb-fanout: error: no AWS credentials found")
+    assert ran.stderr.count("\n") == 1
