@@ -30,8 +30,8 @@ run "names_derive_from_the_table" {
     error_message = "The function name must default to <table>-fanout, got ${aws_lambda_function.this.function_name}."
   }
   assert {
-    condition     = aws_iam_role.this.name == "orders-fanout"
-    error_message = "The role must be named after the function."
+    condition     = aws_iam_role.this[0].name == "orders-fanout-eu-west-1" && output.role_name == "orders-fanout-eu-west-1" && aws_iam_role.this[0].path == null && aws_iam_role.this[0].permissions_boundary == null
+    error_message = "The role must be named <function>-<region> (unique per region), default path, no boundary."
   }
   assert {
     condition     = aws_sqs_queue.dlq.name == "orders-fanout-dlq" && aws_sqs_queue.on_failure[0].name == "orders-fanout-on-failure"
@@ -42,8 +42,8 @@ run "names_derive_from_the_table" {
     error_message = "The log group must be /aws/lambda/<function name>."
   }
   assert {
-    condition     = aws_cloudwatch_event_bus.this[0].name == "fanoutBus" && output.event_bus_name == "fanoutBus"
-    error_message = "By default the module creates the bus fanoutBus."
+    condition     = aws_cloudwatch_event_bus.this[0].name == "orders-fanout-bus" && output.event_bus_name == "orders-fanout-bus"
+    error_message = "By default the module creates a bus named after itself: <name>-bus."
   }
   assert {
     condition     = output.event_bus_arn == aws_cloudwatch_event_bus.this[0].arn
@@ -83,7 +83,7 @@ run "environment_is_wired" {
     error_message = "The environment must hold exactly the handler's variables, got ${join(", ", keys(aws_lambda_function.this.environment[0].variables))}."
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables.EVENT_BUS_NAME == "fanoutBus"
+    condition     = aws_lambda_function.this.environment[0].variables.EVENT_BUS_NAME == "orders-fanout-bus"
     error_message = "EVENT_BUS_NAME must be the bus name."
   }
   assert {
@@ -99,7 +99,7 @@ run "environment_is_wired" {
       aws_lambda_function.this.environment[0].variables.MAX_ATTEMPTS == "3" &&
       aws_lambda_function.this.environment[0].variables.DETAIL_FORMAT == "plain" &&
       aws_lambda_function.this.environment[0].variables.MAX_EVENT_BYTES == "1048576" &&
-      aws_lambda_function.this.environment[0].variables.PUBLISH_CONCURRENCY == "8" &&
+      aws_lambda_function.this.environment[0].variables.PUBLISH_CONCURRENCY == "10" &&
       aws_lambda_function.this.environment[0].variables.LOG_LEVEL == "INFO"
     )
     error_message = "Handler settings must have their documented defaults."
@@ -123,7 +123,7 @@ run "environment_follows_inputs" {
   }
   assert {
     condition = aws_lambda_function.this.environment[0].variables == tomap({
-      EVENT_BUS_NAME      = "fanoutBus"
+      EVENT_BUS_NAME      = "custom-bus"
       DLQ_URL             = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-fanout-dlq"
       EVENT_SOURCE        = "com.example.orders"
       MAX_ATTEMPTS        = "7"
@@ -182,7 +182,7 @@ run "event_source_mapping_defaults" {
   assert {
     condition = (
       aws_lambda_event_source_mapping.this[0].batch_size == 100 &&
-      aws_lambda_event_source_mapping.this[0].starting_position == "LATEST" &&
+      aws_lambda_event_source_mapping.this[0].starting_position == "TRIM_HORIZON" &&
       aws_lambda_event_source_mapping.this[0].parallelization_factor == 1 &&
       aws_lambda_event_source_mapping.this[0].bisect_batch_on_function_error == true &&
       aws_lambda_event_source_mapping.this[0].enabled == true
@@ -246,7 +246,7 @@ run "tags_everywhere" {
   assert {
     condition = alltrue([
       aws_lambda_function.this.tags.team == "orders",
-      aws_iam_role.this.tags.team == "orders",
+      aws_iam_role.this[0].tags.team == "orders",
       aws_sqs_queue.dlq.tags.team == "orders",
       aws_sqs_queue.on_failure[0].tags.team == "orders",
       aws_cloudwatch_log_group.this.tags.team == "orders",

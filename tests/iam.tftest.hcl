@@ -33,53 +33,56 @@ variables {
 
 run "default_policy_is_least_privilege" {
   assert {
-    condition = toset([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid]) == toset([
+    condition = toset([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s.Sid]) == toset([
       "ReadTheStream", "ListStreams", "PublishToTheBus", "DeadLetterUnpublishedEvents",
       "SendBatchMetadataOnFailure", "WriteOwnLogs",
     ])
-    error_message = "Unexpected statements: ${aws_iam_role_policy.this.policy}"
+    error_message = "Unexpected statements: ${aws_iam_role_policy.this[0].policy}"
   }
   assert {
-    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Effect == "Allow" && alltrue([for a in s.Action : !strcontains(a, "*")])])
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s.Effect == "Allow" && alltrue([for a in s.Action : !strcontains(a, "*")])])
     error_message = "No action may contain a wildcard."
   }
   assert {
-    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : !contains(s.Resource, "*") || s.Action == ["dynamodb:ListStreams"]])
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : !contains(s.Resource, "*") || s.Action == ["dynamodb:ListStreams"]])
     error_message = "Only dynamodb:ListStreams may use Resource \"*\" (AWS supports no resource there)."
   }
   assert {
-    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "ReadTheStream"]) == {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "ReadTheStream"]) == {
       Sid      = "ReadTheStream"
       Effect   = "Allow"
       Action   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
-      Resource = ["arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2024-05-01T00:00:00.000"]
+      Resource = ["arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/*"]
     }
-    error_message = "Stream reads must be on the stream ARN only."
+    error_message = "Stream reads must be on this table's streams only."
   }
   assert {
-    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "PublishToTheBus"]) == {
-      Sid       = "PublishToTheBus"
-      Effect    = "Allow"
-      Action    = ["events:PutEvents"]
-      Resource  = ["arn:aws:events:eu-west-1:123456789012:event-bus/fanoutBus"]
-      Condition = { StringEquals = { "events:source" = "dynamodb.orders" } }
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "PublishToTheBus"]) == {
+      Sid      = "PublishToTheBus"
+      Effect   = "Allow"
+      Action   = ["events:PutEvents"]
+      Resource = ["arn:aws:events:eu-west-1:123456789012:event-bus/orders-fanout-bus"]
+      Condition = {
+        "ForAllValues:StringEquals" = { "events:source" = ["dynamodb.orders"] }
+        Null                        = { "events:source" = "false" }
+      }
     }
     error_message = "PutEvents must be on the bus only, conditioned on the event source."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "DeadLetterUnpublishedEvents"]).Resource == ["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq"]
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "DeadLetterUnpublishedEvents"]).Resource == ["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq"]
     error_message = "sqs:SendMessage must be on the DLQ."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "SendBatchMetadataOnFailure"]).Resource == ["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"]
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "SendBatchMetadataOnFailure"]).Resource == ["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"]
     error_message = "The on-failure statement must be on the module's on-failure queue."
   }
   assert {
-    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")])) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq", "arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"])
+    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")])) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq", "arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"])
     error_message = "sqs:SendMessage must be granted on the DLQ and the on-failure queue only."
   }
   assert {
-    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "WriteOwnLogs"]) == {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "WriteOwnLogs"]) == {
       Sid      = "WriteOwnLogs"
       Effect   = "Allow"
       Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -88,7 +91,7 @@ run "default_policy_is_least_privilege" {
     error_message = "Logs must be written to the function's own log group only."
   }
   assert {
-    condition     = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Principal == { Service = "lambda.amazonaws.com" } && length(jsondecode(aws_iam_role.this.assume_role_policy).Statement) == 1
+    condition     = jsondecode(aws_iam_role.this[0].assume_role_policy).Statement[0].Principal == { Service = "lambda.amazonaws.com" } && length(jsondecode(aws_iam_role.this[0].assume_role_policy).Statement) == 1
     error_message = "Only Lambda may assume the role."
   }
 }
@@ -99,11 +102,11 @@ run "kms_only_on_given_keys" {
     dlq                = { kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000002" }
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "DecryptWithCustomerKeys"]).Resource == ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000001"]
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "DecryptWithCustomerKeys"]).Resource == ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000001"]
     error_message = "kms:Decrypt for the stream must be on the table's key only."
   }
   assert {
-    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "EncryptForEncryptedQueues"]) == {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "EncryptForEncryptedQueues"]) == {
       Sid      = "EncryptForEncryptedQueues"
       Effect   = "Allow"
       Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
@@ -115,13 +118,14 @@ run "kms_only_on_given_keys" {
 
 run "no_kms_without_customer_keys" {
   assert {
-    condition     = length([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if anytrue([for a in s.Action : startswith(a, "kms:")])]) == 0
+    condition     = length([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if anytrue([for a in s.Action : startswith(a, "kms:")])]) == 0
     error_message = "Without customer keys the role must get no KMS permission."
   }
 }
 
 run "sns_on_failure_destination" {
   variables {
+    create_on_failure_queue    = false
     on_failure_destination_arn = "arn:aws:sns:eu-west-1:123456789012:fanout-failures"
     on_failure_kms_key_arn     = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000003"
   }
@@ -130,11 +134,11 @@ run "sns_on_failure_destination" {
     error_message = "A given destination replaces the module's on-failure queue."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "PublishBatchMetadataOnFailure"]).Resource == ["arn:aws:sns:eu-west-1:123456789012:fanout-failures"] && length([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "SendBatchMetadataOnFailure"]) == 0
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "PublishBatchMetadataOnFailure"]).Resource == ["arn:aws:sns:eu-west-1:123456789012:fanout-failures"] && length([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "SendBatchMetadataOnFailure"]) == 0
     error_message = "sns:Publish must be on the given topic only, with no SQS on-failure grant."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "EncryptForEncryptedQueues"]).Resource == ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000003"]
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "EncryptForEncryptedQueues"]).Resource == ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000003"]
     error_message = "The destination's key must be granted when given."
   }
   assert {
@@ -148,7 +152,7 @@ run "no_mapping_no_on_failure_grant" {
     create_event_source_mapping = false
   }
   assert {
-    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")])) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq"])
+    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")])) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq"])
     error_message = "Without a mapping sqs:SendMessage must be on the DLQ only."
   }
 }
@@ -158,7 +162,7 @@ run "tracing_active_adds_xray_only" {
     tracing_mode = "Active"
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "WriteTraces"]).Action == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "WriteTraces"]).Action == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
     error_message = "Active tracing must grant the two X-Ray write actions."
   }
   assert {
@@ -172,7 +176,7 @@ run "custom_event_source_is_the_condition" {
     event_source = "com.example.orders"
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "PublishToTheBus"]).Condition.StringEquals["events:source"] == aws_lambda_function.this.environment[0].variables.EVENT_SOURCE
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "PublishToTheBus"]).Condition["ForAllValues:StringEquals"]["events:source"] == [aws_lambda_function.this.environment[0].variables.EVENT_SOURCE]
     error_message = "The events:source condition must equal EVENT_SOURCE."
   }
 }
