@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -35,7 +36,7 @@ from localrun.local_run import (
     run_dir,
 )
 from localrun.moto_stack import REGION, MotoServer, moto_server
-from localrun.tf import TerraformError
+from localrun.tf import TerraformError, child_pids, stop_terraform_children
 
 EXIT_OK, EXIT_UNACCOUNTED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -255,6 +256,8 @@ def keep_hint(server: MotoServer) -> str:
 def keep_running(clock: Clock, stack: LocalStack) -> None:
     server = stack.server
     clock.say(f"kept: moto_server pid {server.pid} at {server.endpoint}; try\n{keep_hint(server)}")
+    # Only sleeping from here on, so Ctrl-C may unwind normally and the summary is kept.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):
         while True:
             time.sleep(3600)
@@ -326,20 +329,28 @@ def demo(args: argparse.Namespace, clock: Clock) -> int:
     return EXIT_UNACCOUNTED
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _stop_now(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM: stop terraform and moto_server by pid and exit, destroying nothing.
+
+    Raising KeyboardInterrupt from here instead could leave a lock held by the
+    interrupted main thread (logging's, for one) and hang the publisher's
+    threads that wait on it; exiting at once cannot hang.
+    """
+    stop_terraform_children(grace_s=10.0)
+    for pid in child_pids():  # moto_server, and the CLI during the redrive step
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    os.write(2, b"interrupted: terraform and moto_server stopped, nothing destroyed\n")
+    os._exit(EXIT_INTERRUPTED)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     clock = Clock()
-    # `kill` (SIGTERM) stops the demo like Ctrl-C: destroy nothing, stop the server by pid.
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, _stop_now)
+    signal.signal(signal.SIGINT, _stop_now)
     try:
         return demo(args, clock)
-    except KeyboardInterrupt:
-        clock.say("interrupted; moto_server stopped")
-        return EXIT_INTERRUPTED
     except TerraformError as error:
         clock.say(f"FAILED: {error}")
         return EXIT_FAILED

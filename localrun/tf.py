@@ -66,17 +66,21 @@ def terraform_environment(extra: Mapping[str, str] | None = None) -> dict[str, s
     return env
 
 
-def _terraform_children() -> list[int]:
-    """Process ids of terraform processes this process started (Linux /proc)."""
+def child_pids(parent: int | None = None, name: str | None = None) -> list[int]:
+    """Process ids of the children of ``parent`` (default: this process), by name if given.
+
+    Read from Linux /proc, because python-terraform does not hand out its process.
+    """
+    parent = os.getpid() if parent is None else parent
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:
             continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
+        command = text[text.index("(") + 1 : text.rindex(")")]
         ppid = int(text[text.rindex(")") + 2 :].split()[1])
-        if ppid == os.getpid() and name == "terraform":
+        if ppid == parent and name in (None, command):
             children.append(int(stat.parent.name))
     return children
 
@@ -88,7 +92,7 @@ def stop_terraform_children(grace_s: float = 30.0) -> None:
     id. A terminal's Ctrl-C reaches terraform anyway; this covers a SIGINT sent
     to this process alone, which would otherwise leave terraform running.
     """
-    for pid in _terraform_children():
+    for pid in child_pids(name="terraform"):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGINT)
         deadline = time.monotonic() + grace_s

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import ClassVar
@@ -10,8 +16,10 @@ import pytest
 
 from localrun import demo
 from localrun.local_run import Accounting, FanOutRun
-from localrun.moto_stack import MotoServer
+from localrun.moto_stack import MotoServer, is_alive
 from localrun.stream_poller import PollerStats
+from localrun.tf import REPO_ROOT as ROOT
+from localrun.tf import child_pids
 
 
 class FakeDeployment:
@@ -113,3 +121,36 @@ def test_the_keep_hint_passes_the_endpoint_on_the_command_line():
     assert "aws --endpoint-url http://127.0.0.1:45678 sqs list-queues" in hint
     assert "AWS_ENDPOINT_URL" not in hint
     assert "AWS_ACCESS_KEY_ID=testing" in hint
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_the_apply_stops_everything_at_once(signum):
+    """Ctrl-C or kill while terraform runs: exit 130 promptly, moto_server and terraform gone."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localrun.demo", "--records", "2"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "terraform init + apply" in line:
+                break
+        server_pid = int(re.search(r"moto_server pid (\d+)", "".join(lines)).group(1))
+        time.sleep(1.0)  # terraform is running now
+        process.send_signal(signum)
+        assert process.wait(timeout=60) == demo.EXIT_INTERRUPTED
+        assert "nothing destroyed" in process.stdout.read()
+        deadline = time.monotonic() + 10
+        while is_alive(server_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not is_alive(server_pid)
+        assert not [pid for pid in child_pids(process.pid) if is_alive(pid)]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
