@@ -57,7 +57,7 @@ resource "aws_lambda_function" "this" {
   kms_key_arn                    = var.lambda_kms_key_arn
 
   environment {
-    variables = local.environment
+    variables = merge(local.environment, local.claim_check_environment, local.max_event_size_environment)
   }
 
   tracing_config {
