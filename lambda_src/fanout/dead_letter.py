@@ -12,14 +12,14 @@ import base64
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fanout import limits
-from fanout.deadline import Deadline
+from fanout.deadline import CALL_MIN_MS, Deadline
 from fanout.publisher import classify
-from fanout.records import Entry
+from fanout.records import Entry, table_name_of
 
 MALFORMED = "MalformedRecord"
 TOO_LARGE = "EventTooLarge"
@@ -90,15 +90,21 @@ def _attributes(letter: DeadLetter) -> dict[str, dict[str, str]]:
     """
     record = letter.record if isinstance(letter.record, dict) else {}
     event_name = record.get("eventName")
+    if letter.entry is not None:
+        table: str | None = letter.entry.record.table_name
+    else:
+        table = table_name_of(record.get("eventSourceARN"))
     values = {
         "reason": letter.reason,
-        "table": letter.entry.record.table_name if letter.entry else None,
-        "eventName": event_name if event_name in limits.EVENT_NAMES else None,
+        "table": table,
+        "eventName": event_name if isinstance(event_name, str) else None,
     }
     return {
         name: {"DataType": "String", "StringValue": value}
         for name, value in values.items()
-        if isinstance(value, str) and _SAFE_ATTRIBUTE.fullmatch(value)
+        if isinstance(value, str)
+        and _SAFE_ATTRIBUTE.fullmatch(value)
+        and (name != "eventName" or value in limits.EVENT_NAMES)
     }
 
 
@@ -109,8 +115,8 @@ def _attributes_size(attributes: dict[str, dict[str, str]]) -> int:
     )
 
 
-def _truncated_record(record: Any) -> Any:
-    """Keys and metadata only: enough to find the item again."""
+def _keys_and_metadata(record: Any) -> Any:
+    """Keys and metadata only: enough to find the item again, if it still exists."""
     if not isinstance(record, dict) or not isinstance(record.get("dynamodb"), dict):
         return None
     slim = {k: v for k, v in record.items() if k != "dynamodb"}
@@ -139,37 +145,52 @@ def _try_dumps(body: dict[str, Any]) -> str | None:
         return None
 
 
-def message_for(letter: DeadLetter, max_bytes: int, event_bus_name: str) -> Message:
-    """The message body of DESIGN §3, trimmed to keys and metadata if too large.
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
-    A record that cannot be written in full (too large, or too deeply nested
-    for JSON) keeps its keys and metadata; failing that, the strings that
-    identify it.
+
+def _ladder(letter: DeadLetter, event_bus_name: str) -> Iterator[dict[str, Any]]:
+    """The bodies to try, largest first: each step drops more (DESIGN §3).
+
+    record + event → record only → keys + metadata → ids. A REMOVE keeps its
+    OldImage whenever the record alone fits: the table no longer has it.
+    """
+    head = {"reason": letter.reason, "message": letter.message, "attempts": letter.attempts}
+    if letter.entry is not None:
+        yield {**head, "record": letter.record, "event": _event_json(letter.entry, event_bus_name)}
+    else:
+        yield {**head, "record": letter.record}
+    head = {**head, "message": letter.message[:_MAX_MESSAGE_CHARS], "truncated": True}
+    if letter.entry is not None or len(letter.message) > _MAX_MESSAGE_CHARS:
+        yield {**head, "record": letter.record}
+    slim = _keys_and_metadata(letter.record)
+    if slim is not None:
+        yield {**head, "record": slim}
+    yield {**head, "record": _identity(letter.record)}
+    for chars in (64, 16, 0):
+        yield {
+            "reason": letter.reason,
+            "record": _identity(letter.record, chars),
+            "truncated": True,
+        }
+
+
+def message_for(letter: DeadLetter, max_bytes: int, event_bus_name: str) -> Message:
+    """The message body of DESIGN §3, stepped down until it fits max_bytes.
+
+    Every step is measured in UTF-8 bytes with the message attributes, as
+    SQS counts them. The last step (the reason and nothing else) always fits:
+    DLQ_MAX_BYTES is at least 1024.
     """
     attributes = _attributes(letter)
     budget = max_bytes - _attributes_size(attributes)
-    body: dict[str, Any] = {
-        "reason": letter.reason,
-        "message": letter.message,
-        "attempts": letter.attempts,
-        "record": letter.record,
-    }
-    if letter.entry is not None:
-        body["event"] = _event_json(letter.entry, event_bus_name)
-    text = _try_dumps(body)
-    if text is None or len(text) > budget:
-        body.pop("event", None)
-        body["record"] = _truncated_record(letter.record)
-        body["message"] = letter.message[:_MAX_MESSAGE_CHARS]
-        body["truncated"] = True
-        text = _try_dumps(body)
-    if text is None or len(text) > budget:
-        body["record"] = _identity(letter.record)
-        text = _dumps(body)
-    if len(text) > budget:  # a tiny DLQ_MAX_BYTES: the ids and the reason, nothing else
-        body = {"reason": letter.reason, "record": _identity(letter.record, 64), "truncated": True}
-        text = _dumps(body)
-    return Message(letter, text, attributes, len(text) + _attributes_size(attributes))
+    text = _dumps({"reason": letter.reason, "truncated": True})
+    for body in _ladder(letter, event_bus_name):
+        candidate = _try_dumps(body)
+        if candidate is not None and _utf8_len(candidate) <= budget:
+            text = candidate
+            break
+    return Message(letter, text, attributes, _utf8_len(text) + _attributes_size(attributes))
 
 
 def pack(messages: Iterable[Message], max_bytes: int) -> list[list[Message]]:
@@ -199,7 +220,11 @@ class SendResult:
 
 
 class DeadLetterQueue:
-    """SendMessageBatch to the DLQ, retrying failed entries a few times."""
+    """SendMessageBatch to the DLQ in record order, retrying failed entries a few times.
+
+    The SQS client is built on first use (most invocations park nothing), or
+    given ready-made.
+    """
 
     def __init__(
         self,
@@ -208,25 +233,48 @@ class DeadLetterQueue:
         max_bytes: int,
         event_bus_name: str,
         sleep: Callable[[float], None] = time.sleep,
+        factory: Callable[[], Any] | None = None,
     ) -> None:
-        self.client = client
+        self._client = client
+        self._factory = factory
         self.queue_url = queue_url
         self.max_bytes = max_bytes
         self.event_bus_name = event_bus_name
         self.sleep = sleep
 
+    @property
+    def client(self) -> Any:
+        if self._client is None and self._factory is not None:
+            self._client = self._factory()
+        return self._client
+
+    @client.setter
+    def client(self, value: Any) -> None:
+        self._client = value
+
     def send(self, letters: Sequence[DeadLetter], deadline: Deadline | None = None) -> SendResult:
-        """Park the letters; what cannot be parked in time comes back as unparked."""
+        """Park the letters in record order; stop at the first that cannot be parked.
+
+        Lambda delivers again from the first record not accounted for, so a
+        letter after one that failed would only be parked twice: it is left
+        for the next delivery, and every delivery parks a longer prefix.
+        """
         deadline = deadline or Deadline.unlimited()
-        messages = [message_for(x, self.max_bytes, self.event_bus_name) for x in letters]
+        ordered = sorted(letters, key=lambda letter: letter.index)
+        messages = [message_for(x, self.max_bytes, self.event_bus_name) for x in ordered]
         parked: list[DeadLetter] = []
         unparked: list[tuple[DeadLetter, str]] = []
         calls = 0
-        for batch in pack(messages, self.max_bytes):
+        batches = pack(messages, self.max_bytes)
+        for position, batch in enumerate(batches):
             done, failed, used = self._send_batch(batch, deadline)
             parked += done
             unparked += failed
             calls += used
+            if failed:
+                later = [m.letter for rest in batches[position + 1 :] for m in rest]
+                unparked += [(x, "not sent: an earlier record could not be parked") for x in later]
+                break
         return SendResult(parked, unparked, calls)
 
     def _send_batch(
@@ -238,23 +286,31 @@ class DeadLetterQueue:
         parked: list[DeadLetter] = []
         given_up: list[tuple[DeadLetter, str]] = []
         calls = 0
+        keep = deadline.park_reserve_ms
         for attempt in range(SEND_ATTEMPTS):
             if not pending:
                 break
             delay = BASE_DELAY_S * 2**attempt if attempt else 0.0
-            if not deadline.allows(delay * 1000, deadline.final_reserve_ms):
+            if not deadline.allows(delay * 1000, keep):
                 errors.update(dict.fromkeys(pending, "no time left in the invocation to send"))
                 break
             if attempt:
                 self.sleep(delay)
+            limit_ms = deadline.call_limit_ms(keep)
+            if limit_ms < CALL_MIN_MS:
+                errors.update(dict.fromkeys(pending, "no time left in the invocation to send"))
+                break
             calls += 1
+            entries = [
+                {"Id": key, "MessageBody": m.body, "MessageAttributes": m.attributes}
+                for key, m in pending.items()
+            ]
             try:
-                response = self.client.send_message_batch(
+                response = deadline.call(
+                    self.client.send_message_batch,
+                    limit_ms,
                     QueueUrl=self.queue_url,
-                    Entries=[
-                        {"Id": key, "MessageBody": m.body, "MessageAttributes": m.attributes}
-                        for key, m in pending.items()
-                    ],
+                    Entries=entries,
                 )
             except Exception as exc:  # the DLQ being down must not lose the batch
                 code, message, retryable = classify(exc)
@@ -262,10 +318,10 @@ class DeadLetterQueue:
                 if not retryable:  # access denied, no such queue: the same next time
                     break
                 continue
-            for ok in response.get("Successful", []):
+            for ok in response.get("Successful") or []:
                 if ok.get("Id") in pending:
                     parked.append(pending.pop(ok["Id"]).letter)
-            for failed in response.get("Failed", []):
+            for failed in response.get("Failed") or []:
                 key = failed.get("Id")
                 if key not in pending:
                     continue
@@ -273,4 +329,5 @@ class DeadLetterQueue:
                 if failed.get("SenderFault"):  # sending it again would fail again
                     given_up.append((pending.pop(key).letter, errors[key]))
         given_up += [(m.letter, errors.get(k, "not acknowledged")) for k, m in pending.items()]
+        given_up.sort(key=lambda pair: pair[0].index)
         return parked, given_up, calls

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +18,10 @@ from botocore.config import Config
 
 from fanout import batching, metrics
 from fanout.dead_letter import MALFORMED, TOO_LARGE, DeadLetter, DeadLetterQueue
-from fanout.deadline import Deadline
+from fanout.deadline import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, Deadline
 from fanout.publisher import Failure, Publisher
 from fanout.records import Entry, MalformedRecord, convert, decode
-from fanout.response import batch_item_failures
+from fanout.response import batch_item_failures, reported_count
 from fanout.settings import Settings
 
 logger = logging.getLogger("fanout")
@@ -40,25 +40,32 @@ def client_config(concurrency: int) -> Config:
     """botocore retries off (we retry per entry), short timeouts, one pool slot per thread."""
     return Config(
         retries={"mode": "standard", "total_max_attempts": 1},
-        connect_timeout=1,
-        read_timeout=4,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
         max_pool_connections=max(10, concurrency),
+        parameter_validation=False,  # sizes and shapes are checked by batching and records
     )
 
 
 def build_runtime(settings: Settings, session: Any = None) -> Runtime:
-    """Clients for the bus and the DLQ, configured from the settings."""
+    """Clients for the bus and the DLQ, configured from the settings.
+
+    The SQS client is built only when a record first needs parking.
+    """
     session = session or boto3.session.Session()
     config = client_config(settings.publish_concurrency)
     events = session.client("events", region_name=settings.event_bus_region, config=config)
-    sqs = session.client("sqs", config=config)
     return Runtime(
         settings=settings,
         publisher=Publisher(
             events, settings.event_bus_name, settings.max_attempts, settings.publish_concurrency
         ),
         dead_letters=DeadLetterQueue(
-            sqs, settings.dlq_url, settings.dlq_max_bytes, settings.event_bus_name
+            None,
+            settings.dlq_url,
+            settings.dlq_max_bytes,
+            settings.event_bus_name,
+            factory=lambda: session.client("sqs", config=config),
         ),
     )
 
@@ -87,21 +94,36 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list]:
     return process(event, context, runtime())
 
 
-def process(event: dict[str, Any], context: Any, rt: Runtime) -> dict[str, list]:
-    """Publish every record or park it; report the rest. Never raises for a record."""
+def process(event: Any, context: Any, rt: Runtime) -> dict[str, list]:
+    """Publish every record or park it; report the rest. Never raises for bad input."""
     started = time.perf_counter()
-    records = list((event or {}).get("Records") or [])
+    deadline = Deadline.from_context(context)
+    records, problem = _records_of(event)
     counts = metrics.Counts(records=len(records))
+    if problem is not None:
+        response = _bad_event(event, problem, rt, deadline, counts)
+    else:
+        response = _fan_out(records, rt, deadline, counts)
+    duration_ms = (time.perf_counter() - started) * 1000
+    metrics.emit(counts, _function_name(context), duration_ms)
+    return response
 
+
+def _fan_out(
+    records: list[Any], rt: Runtime, deadline: Deadline, counts: metrics.Counts
+) -> dict[str, list]:
     letters: list[DeadLetter] = []  # filled as records are converted and sent
     too_large: list[Entry] = []
     entries = _convert_all(records, rt.settings, letters)
     requests = batching.iter_requests(entries, too_large, rt.settings.max_event_bytes)
-    deadline = Deadline.from_context(context)
     outcome = rt.publisher.publish(_logged(requests, rt.settings.event_bus_name), deadline)
 
-    letters += [_too_large(entry, rt.settings.max_event_bytes) for entry in too_large]
+    letters += [oversize(entry, rt.settings) for entry in too_large]
     letters += [_failed(failure) for failure in outcome.failed]
+    # Lambda delivers again from the first record never sent: letters after it
+    # would only be parked twice.
+    first_unsent = min((entry.record.index for entry in outcome.unsent), default=len(records))
+    letters = [letter for letter in letters if letter.index < first_unsent]
     accounted = set(outcome.published)
     accounted |= _park(letters, rt.dead_letters, deadline, counts)
     response = batch_item_failures(records, accounted)
@@ -109,14 +131,43 @@ def process(event: dict[str, Any], context: Any, rt: Runtime) -> dict[str, list]
     counts.published = len(outcome.published)
     counts.retried = outcome.retried
     counts.put_events_calls = outcome.calls
-    counts.reported = len(response["batchItemFailures"])
-    duration_ms = (time.perf_counter() - started) * 1000
-    metrics.emit(counts, _function_name(context), duration_ms)
+    counts.reported = reported_count(records, accounted)
     return response
 
 
-def _too_large(entry: Entry, budget: int) -> DeadLetter:
-    message = f"event is {entry.size} bytes; a PutEvents request takes at most {budget}"
+def _records_of(event: Any) -> tuple[list[Any], str | None]:
+    """The batch's records, or why the event is not a stream batch at all."""
+    if event is None:
+        return [], None
+    if not isinstance(event, Mapping):
+        return [], f"event is a {type(event).__name__}, not an object with Records"
+    records = event.get("Records")
+    if records is None:
+        return [], None
+    if not isinstance(records, list | tuple):
+        return [], f"Records is a {type(records).__name__}, not a list"
+    return list(records), None
+
+
+def _bad_event(
+    event: Any, problem: str, rt: Runtime, deadline: Deadline, counts: metrics.Counts
+) -> dict[str, list]:
+    """Park an event that is not a stream batch; if that fails, have Lambda retry it."""
+    logger.error("not a DynamoDB stream batch: %s", problem)
+    parked = _park([DeadLetter(0, event, MALFORMED, problem)], rt.dead_letters, deadline, counts)
+    if parked:
+        return {"batchItemFailures": []}
+    counts.reported = 1
+    return {"batchItemFailures": [{"itemIdentifier": ""}]}
+
+
+def oversize(entry: Entry, settings: Settings) -> DeadLetter:
+    """The one place an entry too large for PutEvents is handled: it is parked."""
+    budget = settings.max_event_bytes
+    message = (
+        f"event is {entry.size} bytes by the PutEvents formula; "
+        f"a request must stay under {budget} bytes (MAX_EVENT_BYTES)"
+    )
     return DeadLetter(entry.record.index, entry.record.raw, TOO_LARGE, message, entry=entry)
 
 
@@ -131,17 +182,19 @@ def _failed(failure: Failure) -> DeadLetter:
 def _park(
     letters: list[DeadLetter], queue: DeadLetterQueue, deadline: Deadline, counts: metrics.Counts
 ) -> set[int]:
-    """Send the dead letters; the indices of the records now safely parked."""
+    """Send the dead letters, in record order; the indices of the records now parked."""
     if not letters:
         return set()
     sent = queue.send(letters, deadline)
     counts.dead_lettered.update(letter.reason for letter in sent.parked)
     counts.dead_letter_calls = sent.calls
     counts.not_parked = len(sent.unparked)
-    for letter, error in sent.unparked:
+    for letter, error in sent.unparked[:10]:
         logger.error(
             "could not park record %d (%s) in the DLQ: %s", letter.index, letter.reason, error
         )
+    if len(sent.unparked) > 10:
+        logger.error("%d more records not parked", len(sent.unparked) - 10)
     return {letter.index for letter in sent.parked}
 
 
@@ -158,7 +211,9 @@ def _logged(
 
 def _function_name(context: Any) -> str:
     name = getattr(context, "function_name", None)
-    return name or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
+    if isinstance(name, str) and name:
+        return name
+    return os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
 
 
 def _convert_all(

@@ -20,7 +20,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 
 from fanout.batching import PutEventsRequest
-from fanout.deadline import Deadline
+from fanout.deadline import CALL_MIN_MS, CallTimedOut, Deadline
 from fanout.records import Entry
 
 RETRYABLE_CODES = frozenset(
@@ -87,7 +87,7 @@ def classify(exc: Exception) -> tuple[str, str, bool]:
         code = error.get("Code", "ClientError")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return code, error.get("Message", str(exc)), is_retryable(code) or status >= 500
-    if isinstance(exc, ConnectionError | HTTPClientError):
+    if isinstance(exc, ConnectionError | HTTPClientError | CallTimedOut):
         return type(exc).__name__, str(exc), True
     if isinstance(exc, BotoCoreError):
         return type(exc).__name__, str(exc), False
@@ -148,21 +148,24 @@ class Publisher:
         errors: dict[int, tuple[str, str]] = {}
         attempt = 0
         while pending:
-            if attempt == 0 and not deadline.allows():
-                outcome.unsent = pending
-                return outcome
             if attempt == self.max_attempts:
                 return self._give_up(outcome, pending, errors, attempt, "")
             if attempt:
                 delay = self.backoff_s(attempt)
                 if not deadline.allows(delay * 1000):
-                    note = f" (stopped with {deadline.left_ms():.0f} ms of the invocation left)"
-                    return self._give_up(outcome, pending, errors, attempt, note)
+                    return self._out_of_time(outcome, pending, errors, attempt, deadline)
                 self.sleep(delay)
+            limit_ms = deadline.call_limit_ms()
+            if limit_ms < CALL_MIN_MS:
+                if attempt == 0:  # never tried: reported back, Lambda delivers it again
+                    outcome.unsent = pending
+                    return outcome
+                return self._out_of_time(outcome, pending, errors, attempt, deadline)
+            if attempt:
                 outcome.retried += len(pending)
             attempt += 1
             outcome.calls += 1
-            pending = self._attempt(pending, attempt, outcome, errors)
+            pending = self._attempt(pending, attempt, outcome, errors, deadline, limit_ms)
         return outcome
 
     def _attempt(
@@ -171,11 +174,14 @@ class Publisher:
         attempt: int,
         outcome: Outcome,
         errors: dict[int, tuple[str, str]],
+        deadline: Deadline,
+        limit_ms: float,
     ) -> list[Entry]:
-        """One PutEvents call; returns the entries worth retrying."""
+        """One PutEvents call, bounded by limit_ms; returns the entries worth retrying."""
+        bus = self.event_bus_name
         try:
-            response = self.client.put_events(
-                Entries=[entry.to_api(self.event_bus_name) for entry in pending]
+            response = deadline.call(
+                self.client.put_events, limit_ms, Entries=[e.to_api(bus) for e in pending]
             )
         except Exception as exc:  # every failure is sorted, none escapes
             code, message, retryable = classify(exc)
@@ -201,6 +207,17 @@ class Publisher:
             else:
                 outcome.failed.append(Failure(entry, REJECTED, code, message, attempt))
         return retry
+
+    def _out_of_time(
+        self,
+        outcome: Outcome,
+        pending: list[Entry],
+        errors: dict[int, tuple[str, str]],
+        attempts: int,
+        deadline: Deadline,
+    ) -> Outcome:
+        note = f" (stopped with {deadline.left_ms():.0f} ms of the invocation left)"
+        return self._give_up(outcome, pending, errors, attempts, note)
 
     @staticmethod
     def _give_up(

@@ -7,6 +7,7 @@ it in the dead-letter queue and carries on with the rest of the batch.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import secrets
@@ -97,17 +98,17 @@ def decode(index: int, raw: Any) -> StreamRecord:
     if not isinstance(ddb, Mapping):
         raise MalformedRecord("record has no 'dynamodb' section")
     event_name = raw.get("eventName")
-    if event_name not in limits.EVENT_NAMES:
-        raise MalformedRecord(f"unknown eventName {event_name!r}")
+    if not isinstance(event_name, str) or event_name not in limits.EVENT_NAMES:
+        raise MalformedRecord(f"unknown eventName {_short(event_name)}")
     sequence = sequence_number_of(raw)
     if sequence is None:
         raise MalformedRecord("record has no dynamodb.SequenceNumber")
     if not isinstance(ddb.get("Keys"), Mapping):
         raise MalformedRecord("record has no dynamodb.Keys")
     source_arn = raw.get("eventSourceARN")
-    match = _TABLE_ARN.fullmatch(source_arn) if isinstance(source_arn, str) else None
-    if match is None:
-        raise MalformedRecord(f"eventSourceARN {source_arn!r} is not a DynamoDB table ARN")
+    table = _table_of(source_arn) if isinstance(source_arn, str) else None
+    if table is None:
+        raise MalformedRecord(f"eventSourceARN {_short(source_arn)} is not a DynamoDB table ARN")
     return StreamRecord(
         index=index,
         raw=raw,
@@ -115,11 +116,24 @@ def decode(index: int, raw: Any) -> StreamRecord:
         event_name=event_name,
         sequence_number=sequence,
         source_arn=source_arn,
-        table_arn=match.group(1),
-        table_name=match.group(2),
+        table_arn=table[0],
+        table_name=table[1],
         created=_created(ddb.get("ApproximateCreationDateTime")),
         view_type=ddb.get("StreamViewType"),
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _table_of(source_arn: str) -> tuple[str, str] | None:
+    """(table ARN, table name) of a stream ARN; a batch has one, so it is parsed once."""
+    match = _TABLE_ARN.fullmatch(source_arn)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def table_name_of(source_arn: Any) -> str | None:
+    """The table name in a stream or table ARN, if it is one."""
+    table = _table_of(source_arn) if isinstance(source_arn, str) else None
+    return table[1] if table else None
 
 
 def _created(value: Any) -> datetime | None:
@@ -183,9 +197,14 @@ def _utf8_len(text: str) -> int:
 
 
 def _raw_section(ddb: Mapping[str, Any]) -> dict[str, Any]:
-    """The record's DynamoDB JSON, binary values as base64 (as Lambda delivers them)."""
-    section = {k: ddb[k] for k in ("Keys", "NewImage", "OldImage") if k in ddb}
-    return _jsonable(section)
+    """The record's ``dynamodb`` section unchanged, as Lambda delivers it.
+
+    Keys, images, SequenceNumber, SizeBytes, StreamViewType and
+    ApproximateCreationDateTime all stay; only what boto3's get_records hands
+    over as Python objects is written as Lambda would (bytes as base64,
+    datetimes as epoch seconds).
+    """
+    return _jsonable(ddb)
 
 
 def _jsonable(value: Any) -> Any:
@@ -195,6 +214,8 @@ def _jsonable(value: Any) -> Any:
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.timestamp()
     return value
 
 

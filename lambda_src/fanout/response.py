@@ -29,3 +29,11 @@ def batch_item_failures(records: Sequence[Any], accounted: set[int]) -> dict[str
     later = (sequence_number_of(r) for r in records[first + 1 :])
     identifiers = [checkpoint, *(s for s in later if s)]
     return {"batchItemFailures": [{"itemIdentifier": s} for s in identifiers]}
+
+
+def reported_count(records: Sequence[Any], accounted: set[int]) -> int:
+    """Records delivered again that are neither published nor parked yet."""
+    first = next((i for i in range(len(records)) if i not in accounted), None)
+    if first is None:
+        return 0
+    return sum(1 for i in range(first, len(records)) if i not in accounted)

@@ -35,7 +35,7 @@ def test_mixed_batch_reaches_the_consumer_and_the_malformed_record_the_dlq(stack
     [letter] = stack.dead_letters()
     assert letter["reason"] == MALFORMED
     assert letter["record"] == event["Records"][-1]
-    assert letter["_attributes"] == {"reason": MALFORMED, "eventName": "INSERT"}
+    assert letter["_attributes"] == {"reason": MALFORMED, "eventName": "INSERT", "table": "Orders"}
 
 
 def test_rules_can_select_on_plain_values(stack: Stack) -> None:
@@ -173,5 +173,5 @@ def test_a_malformed_record_with_a_strange_event_name_is_still_parked(
     assert response == {"batchItemFailures": []}
     [message] = stack.drain(stack.dlq_url)
     assert len(message["Body"]) <= 262144
-    assert set(message["MessageAttributes"]) == {"reason"}
+    assert set(message["MessageAttributes"]) == {"reason", "table"}
     assert json.loads(message["Body"])["reason"] == MALFORMED

@@ -137,7 +137,7 @@ def test_time_running_out_stops_retrying_and_parks_the_failed(stack: Stack) -> N
     h.runtime.publisher.jitter = lambda: 1.0
     h.events.entry_faults = {seq(1): ["ThrottlingException"] * 10}
     # 3 s left and a 1 s reserve: the retries stop long before ten attempts
-    context = Context(remaining_ms=3000, per_call_ms=400)
+    context = Context(remaining_ms=3000, per_call_ms=200)
     response = run(h, [streams.insert(0), streams.insert(1)], context)
     assert response == {"batchItemFailures": []}
     assert 1 < h.events.attempts[seq(1)] < 10

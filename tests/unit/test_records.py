@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -209,3 +210,28 @@ def test_integers_beyond_int64_keep_their_digits_in_exponent_form() -> None:
     )
     assert to_json([number("9223372036854775808")]) == "[9.223372036854775808E+18]"
     assert to_json([number("1" + "0" * 125)]) == "[1E+125]"
+
+
+@pytest.mark.parametrize("fmt", ["raw", "both"])
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_raw_detail_carries_the_dynamodb_section_unchanged(sample: str, fmt: str) -> None:
+    event = json.loads((EVENTS / f"{sample}.json").read_text())
+    for index, raw in enumerate(event["Records"]):
+        try:
+            entry = convert(decode(index, raw), settings(detail_format=fmt))
+        except MalformedRecord:
+            continue
+        section = json.loads(entry.detail)["dynamodb"]
+        assert section == raw["dynamodb"]
+        for field in ("SequenceNumber", "SizeBytes", "StreamViewType"):
+            assert field in section
+
+
+def test_raw_section_from_get_records_is_written_as_lambda_delivers_it() -> None:
+    record = streams.record(1, keys={"pk": {"B": b"\x00\x01"}})
+    record["dynamodb"]["ApproximateCreationDateTime"] = datetime(2025, 11, 26, tzinfo=UTC)
+    entry = convert(decode(0, record), settings(detail_format="raw"))
+    section = json.loads(entry.detail)["dynamodb"]
+    assert section["Keys"] == {"pk": {"B": "AAE="}}
+    assert section["ApproximateCreationDateTime"] == 1764115200
+    assert section["SizeBytes"] == 100
