@@ -107,14 +107,23 @@ def _detail(fmt: str) -> dict[str, Any]:
         required.append("keys")
     if raw:
         properties["dynamodb"] = {
-            "description": "The record's images in DynamoDB JSON, unchanged (binary as base64).",
+            "description": (
+                "The stream record's dynamodb section as Lambda delivers it (DynamoDB JSON, "
+                "binary as base64); fields AWS adds later pass through."
+            ),
             "type": "object",
-            "additionalProperties": False,
             "required": ["Keys"],
             "properties": {
                 "Keys": {"$ref": "#/definitions/Item"},
                 "NewImage": {"$ref": "#/definitions/Item"},
                 "OldImage": {"$ref": "#/definitions/Item"},
+                "SequenceNumber": {"type": "string"},
+                "SizeBytes": {"type": "integer", "minimum": 0},
+                "StreamViewType": {"type": "string", "enum": STREAM_VIEW_TYPES[:-1]},
+                "ApproximateCreationDateTime": {
+                    "type": "number",
+                    "description": "Epoch seconds.",
+                },
             },
         }
         required.append("dynamodb")

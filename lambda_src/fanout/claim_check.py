@@ -5,8 +5,8 @@ With a bucket configured it is stored whole under a key derived from the table
 and the eventID (a retry overwrites the same object instead of adding one) and
 published as a pointer event: same source and detail-type, the keys, the
 metadata and changedAttributes, plus ``claimCheck`` = {bucket, key, size, uri};
-images are left out. Only a pointer that is itself too large, or a store that
-fails, still ends in the DLQ.
+images are left out (raw: ``dynamodb`` without NewImage/OldImage). Only a
+pointer that is itself too large, or a store that fails, still ends in the DLQ.
 
 The pure part (keys, stored body, pointer entry) has no I/O; ``ClaimCheck``
 puts objects at the edge, within the invocation's deadline. Consumers turn a
@@ -25,11 +25,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from fanout import limits
-from fanout.deadline import Deadline
+from fanout.deadline import CallTimedOut, Deadline
 from fanout.records import Entry, number, to_json
 
 POINTER_FIELD = "claimCheck"
 IMAGE_FIELDS = ("newImage", "oldImage")
+RAW_IMAGE_FIELDS = ("NewImage", "OldImage")
 _UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 # PutObject attempts per event: S3 answers 503 SlowDown under bursts; each
 # attempt is started only while the deadline leaves its reserve, like PutEvents.
@@ -92,8 +93,9 @@ def pointer_entry(entry: Entry, bucket: str, key: str, size: int) -> Entry:
     detail = json.loads(entry.detail, parse_float=number, parse_int=number)
     for name in IMAGE_FIELDS:
         detail.pop(name, None)
-    if isinstance(detail.get("dynamodb"), dict):
-        detail["dynamodb"] = {"Keys": detail["dynamodb"].get("Keys", {})}
+    section = detail.get("dynamodb")
+    if isinstance(section, dict):  # raw/both: keys and metadata stay, images go
+        detail["dynamodb"] = {k: v for k, v in section.items() if k not in RAW_IMAGE_FIELDS}
     detail[POINTER_FIELD] = {
         "bucket": bucket,
         "key": key,
@@ -161,10 +163,17 @@ class ClaimCheck:
             self._sleep(delay)
             result.calls += 1
             try:
-                self.s3.put_object(
-                    Bucket=self.bucket, Key=key, Body=body, ContentType="application/json"
+                deadline.call(
+                    self.s3.put_object,
+                    deadline.call_limit_ms(),
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=body,
+                    ContentType="application/json",
                 )
                 return None
+            except CallTimedOut as exc:
+                error = str(exc)  # the object may or may not be there: a retry overwrites it
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "ClientError")
                 error = f"{code}: {exc.response.get('Error', {}).get('Message', '')}".strip()

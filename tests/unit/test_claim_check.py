@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import boto3
@@ -20,10 +21,12 @@ from fanout.claim_check import (
     stored_body,
 )
 from fanout.deadline import Deadline
+from fanout.handler import build_runtime, process
 from fanout.records import Entry, convert, decode
-from fanout.settings import Settings
+from fanout.settings import Settings, SettingsError
 from tests import event_schema
 from tests.unit import streams
+from tests.unit.conftest import Context, make_settings
 
 BUCKET = "large-events-bucket"
 PREFIX = "large-events/"
@@ -35,11 +38,11 @@ def entry_of(raw: dict[str, Any], fmt: str = "plain") -> Entry:
     return convert(decode(0, raw), settings)
 
 
-def big_modify(payload: int = 5000) -> dict[str, Any]:
+def big_modify(payload: int = 5000, seq: int = 1) -> dict[str, Any]:
     keys = {"pk": {"S": "order-1"}, "n": {"N": BIG_KEY}}
     old = {**keys, "status": {"S": "NEW"}, "payload": {"S": "a" * payload}}
     new = {**keys, "status": {"S": "PAID"}, "payload": {"S": "b" * payload}, "note": {"S": "café"}}
-    return streams.record(1, "MODIFY", keys=keys, new=new, old=old)
+    return streams.record(seq, "MODIFY", keys=keys, new=new, old=old)
 
 
 @pytest.fixture
@@ -71,7 +74,9 @@ def test_pointer_keeps_keys_metadata_and_changes_but_no_images(fmt: str) -> None
     if fmt != "raw":
         assert detail["keys"] == full["keys"]
     if fmt != "plain":
-        assert detail["dynamodb"] == {"Keys": full["dynamodb"]["Keys"]}
+        images = ("NewImage", "OldImage")
+        assert detail["dynamodb"] == {k: v for k, v in full["dynamodb"].items() if k not in images}
+        assert detail["dynamodb"]["Keys"] == full["dynamodb"]["Keys"]
     assert detail["claimCheck"] == {
         "bucket": BUCKET,
         "key": "large-events/Orders/event-1.json",
@@ -190,3 +195,105 @@ def test_a_pointer_that_is_still_too_large_is_not_stored() -> None:
     )
     assert s3.calls == 0
     assert "even its claim-check pointer is" in result.failed[0][1]
+
+
+# --- in the handler: settings and the pipeline, on moto --------------------------------
+
+
+def test_settings_read_the_claim_check_variables() -> None:
+    env = {"EVENT_BUS_NAME": "b", "DLQ_URL": "https://q/1/dlq"}
+    plain = Settings.from_env(env)
+    assert plain.large_event_bucket is None and plain.event_size_limit == plain.max_event_bytes
+    settings = Settings.from_env(
+        {
+            **env,
+            "LARGE_EVENT_BUCKET": "my-bucket",
+            "LARGE_EVENT_PREFIX": "claims/",
+            "MAX_EVENT_SIZE": "262144",
+        }
+    )
+    assert (settings.large_event_bucket, settings.large_event_prefix) == ("my-bucket", "claims/")
+    assert settings.event_size_limit == 262144
+    capped = Settings.from_env({**env, "MAX_EVENT_SIZE": "900000", "MAX_EVENT_BYTES": "262144"})
+    assert capped.event_size_limit == 262144
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        (
+            "LARGE_EVENT_BUCKET",
+            "arn:aws:s3:::b",
+            "LARGE_EVENT_BUCKET='arn:aws:s3:::b' is not an S3",
+        ),
+        ("LARGE_EVENT_BUCKET", "My_Bucket", "is not an S3 bucket name"),
+        ("LARGE_EVENT_PREFIX", "no-slash", "must be a key prefix ending in '/'"),
+        ("LARGE_EVENT_PREFIX", "/abs/", "must be a key prefix ending in '/'"),
+        ("MAX_EVENT_SIZE", "100", "MAX_EVENT_SIZE='100' must be a whole number from 1024"),
+        ("MAX_EVENT_SIZE", "big", "MAX_EVENT_SIZE='big' must be a whole number"),
+    ],
+)
+def test_bad_claim_check_settings_are_refused(name: str, value: str, expected: str) -> None:
+    env = {"EVENT_BUS_NAME": "b", "DLQ_URL": "https://q/1/dlq", name: value}
+    with pytest.raises(SettingsError, match=re.escape(expected)):
+        Settings.from_env(env)
+
+
+@pytest.fixture
+def bucket(stack) -> str:
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    return BUCKET
+
+
+@pytest.mark.parametrize("fmt", event_schema.FORMATS)
+def test_an_oversize_record_reaches_the_consumer_as_a_pointer(stack, bucket, fmt) -> None:
+    rt = build_runtime(
+        make_settings(stack, detail_format=fmt, max_event_size=4096, large_event_bucket=bucket)
+    )
+    records = [streams.insert(1), big_modify(seq=2), streams.insert(3)]
+
+    response = process(streams.batch(*records), Context(), rt)
+
+    assert response == {"batchItemFailures": []}
+    assert stack.dead_letters() == []
+    events = {e["detail"]["eventID"]: e for e in stack.consumed()}
+    assert set(events) == {"event-1", "event-2", "event-3"}
+    assert [is_pointer(events[i]) for i in sorted(events)] == [False, True, False]
+    for event in events.values():
+        event_schema.assert_valid(event, fmt)
+    pointer = events["event-2"]
+    assert pointer["detail"]["claimCheck"]["key"] == "large-events/Orders/event-2.json"
+    full = fetch_full_event(pointer, boto3.client("s3"))
+    event_schema.assert_valid(full, fmt)
+    if fmt != "raw":
+        assert full["detail"]["newImage"]["payload"] == "b" * 5000
+    else:
+        assert full["detail"]["dynamodb"]["NewImage"]["payload"] == {"S": "b" * 5000}
+
+
+def test_without_a_bucket_the_cap_sends_the_record_to_the_dlq(stack) -> None:
+    rt = build_runtime(make_settings(stack, max_event_size=4096))
+    response = process(streams.batch(streams.insert(1), big_modify(seq=2)), Context(), rt)
+    assert response == {"batchItemFailures": []}
+    (letter,) = stack.dead_letters()
+    assert letter["reason"] == "EventTooLarge"
+    assert "events must stay under 4096 bytes (MAX_EVENT_SIZE)" in letter["message"]
+    assert [e["detail"]["eventID"] for e in stack.consumed()] == ["event-1"]
+
+
+def test_a_failed_store_parks_the_record_with_the_reason(stack) -> None:
+    rt = build_runtime(make_settings(stack, max_event_size=4096, large_event_bucket="gone-bucket"))
+    response = process(streams.batch(big_modify(seq=2), streams.insert(3)), Context(), rt)
+    assert response == {"batchItemFailures": []}
+    (letter,) = stack.dead_letters()
+    assert letter["reason"] == "EventTooLarge"
+    assert "claim-check: storing it in s3://gone-bucket/" in letter["message"]
+    assert "NoSuchBucket" in letter["message"]
+    assert [e["detail"]["eventID"] for e in stack.consumed()] == ["event-3"]
+
+
+def test_the_metric_line_counts_claim_checked_events(stack, bucket, capsys) -> None:
+    rt = build_runtime(make_settings(stack, max_event_size=4096, large_event_bucket=bucket))
+    process(streams.batch(big_modify(seq=2), streams.insert(3)), Context(), rt)
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (line["Published"], line["ClaimChecked"], line["DeadLettered"]) == (2, 1, 0)

@@ -57,7 +57,9 @@ def _pointer(fmt: str) -> dict:
     detail.pop("newImage", None)
     detail.pop("oldImage", None)
     if "dynamodb" in detail:
-        detail["dynamodb"] = {"Keys": detail["dynamodb"]["Keys"]}
+        detail["dynamodb"] = {
+            k: v for k, v in detail["dynamodb"].items() if k not in ("NewImage", "OldImage")
+        }
     detail["claimCheck"] = {
         "bucket": "b-1",
         "key": "large-events/Orders/e1.json",
