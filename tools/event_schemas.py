@@ -25,7 +25,10 @@ DRAFT_04 = "http://json-schema.org/draft-04/schema#"
 EVENT_NAMES = ["INSERT", "MODIFY", "REMOVE"]
 STREAM_VIEW_TYPES = ["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", None]
 TABLE_ARN = r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+$"
-STREAM_ARN = r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+/stream/.+$"
+# A stream ARN; the table ARN alone for events of `dynamodb-fanout backfill`.
+STREAM_ARN = r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+(/stream/.+)?$"
+# The record's eventName, or BACKFILL for items published by `dynamodb-fanout backfill`.
+DETAIL_TYPES = [*EVENT_NAMES, "BACKFILL"]
 
 
 def _string(description: str, **extra: Any) -> dict[str, Any]:
@@ -89,7 +92,9 @@ def _detail(fmt: str) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "eventID": _string("The stream record's eventID: de-duplicate on it (at-least-once)."),
         "eventName": {"type": "string", "enum": EVENT_NAMES},
-        "eventSourceARN": _string("The table's stream ARN.", pattern=STREAM_ARN),
+        "eventSourceARN": _string(
+            "The table's stream ARN (the table ARN for backfilled items).", pattern=STREAM_ARN
+        ),
         "tableName": _string("The table's name.", minLength=1),
         "awsRegion": _nullable_string("The table's region."),
         "sequenceNumber": _string("The stream record's sequence number.", minLength=1),
@@ -194,8 +199,11 @@ def schema(fmt: str) -> dict[str, Any]:
             "id": {"type": "string"},
             "detail-type": {
                 "type": "string",
-                "enum": EVENT_NAMES,
-                "description": "The stream record's eventName.",
+                "enum": DETAIL_TYPES,
+                "description": (
+                    "The stream record's eventName; BACKFILL for items published by "
+                    "`dynamodb-fanout backfill` (detail.eventName is then INSERT)."
+                ),
             },
             "source": _string(
                 "EVENT_SOURCE, by default dynamodb.<table name>.", minLength=1, maxLength=256

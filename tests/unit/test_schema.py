@@ -121,3 +121,11 @@ def test_raw_pointer_carries_keys_only() -> None:
     event = _pointer("raw")
     event["detail"]["dynamodb"]["NewImage"] = {"a": {"S": "x"}}
     assert event_schema.errors(event, "raw")
+
+
+def test_a_backfilled_item_conforms() -> None:
+    """Items published by the CLI's backfill: detail-type BACKFILL, the table ARN as source ARN."""
+    event = _modify("plain")
+    event["detail-type"] = "BACKFILL"
+    event["detail"]["eventSourceARN"] = event["resources"][0]
+    event_schema.assert_valid(event, "plain")
