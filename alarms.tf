@@ -1,4 +1,5 @@
-# Alarms: anything parked (DLQ, on-failure queue), function errors, and the stream falling behind.
+# Alarms: anything parked (DLQ, on-failure queue), function errors, batch metadata Lambda
+# could not deliver, and the stream falling behind or no longer being read.
 
 locals {
   alarm_common = {
@@ -11,10 +12,10 @@ resource "aws_cloudwatch_metric_alarm" "dlq_messages" {
   count = var.create_alarms ? 1 : 0
 
   alarm_name          = "${local.name}-dlq-messages"
-  alarm_description   = "Events of ${local.table_name} could not be published and wait in ${aws_sqs_queue.dlq.name} for investigation and redrive."
+  alarm_description   = "Events of ${local.table_name} could not be published and wait in ${local.dlq_name} for investigation and redrive."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
+  dimensions          = { QueueName = local.dlq_name }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
@@ -30,10 +31,10 @@ resource "aws_cloudwatch_metric_alarm" "on_failure_messages" {
   count = var.create_alarms && local.create_on_failure_queue ? 1 : 0
 
   alarm_name          = "${local.name}-on-failure-messages"
-  alarm_description   = "Lambda gave up on stream batches of ${local.table_name}; their metadata is in ${aws_sqs_queue.on_failure[0].name}. Replay them from the stream before it trims them (24 h)."
+  alarm_description   = "Lambda gave up on stream batches of ${local.table_name}; their metadata is in ${local.on_failure_name}. Replay them from the stream before it trims them (24 h)."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.on_failure[0].name }
+  dimensions          = { QueueName = local.on_failure_name }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
@@ -52,7 +53,7 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   alarm_description   = "The fan-out function ${local.name} failed invocations; Lambda retries the batch."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  dimensions          = { FunctionName = local.name }
   statistic           = "Sum"
   period              = 60
   evaluation_periods  = var.alarm_evaluation_periods
@@ -71,13 +72,53 @@ resource "aws_cloudwatch_metric_alarm" "iterator_age" {
   alarm_description   = "The fan-out function ${local.name} is more than ${var.iterator_age_alarm_threshold_seconds} s behind the stream of ${local.table_name}."
   namespace           = "AWS/Lambda"
   metric_name         = "IteratorAge"
-  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  dimensions          = { FunctionName = local.name }
   statistic           = "Maximum"
   period              = 60
   evaluation_periods  = var.alarm_evaluation_periods
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.iterator_age_alarm_threshold_seconds * 1000 # IteratorAge is in milliseconds.
   treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_common.alarm_actions
+  ok_actions          = local.alarm_common.ok_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "destination_delivery_failures" {
+  count = var.create_alarms && var.create_event_source_mapping ? 1 : 0
+
+  alarm_name          = "${local.name}-destination-delivery-failures"
+  alarm_description   = "Lambda could not send the metadata of a failed batch of ${local.table_name} to its on-failure destination: that batch is lost unless replayed from the stream (24 h). Check the destination's policy and key."
+  namespace           = "AWS/Lambda"
+  metric_name         = "DestinationDeliveryFailures"
+  dimensions          = { FunctionName = local.name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_common.alarm_actions
+  ok_actions          = local.alarm_common.ok_actions
+  tags                = var.tags
+}
+
+# IteratorAge is only emitted while the mapping invokes the function: a disabled or broken
+# mapping looks like a quiet table. This alarm fires when no batch was read for a while.
+resource "aws_cloudwatch_metric_alarm" "iterator_age_missing" {
+  count = var.create_alarms && var.create_event_source_mapping && var.stream_silence_alarm_minutes != null ? 1 : 0
+
+  alarm_name          = "${local.name}-stream-not-read"
+  alarm_description   = "No batch of ${local.table_name}'s stream reached ${local.name} for ${coalesce(var.stream_silence_alarm_minutes, 0)} minutes: the mapping may be disabled or failing, or the table was quiet."
+  namespace           = "AWS/Lambda"
+  metric_name         = "IteratorAge"
+  dimensions          = { FunctionName = local.name }
+  statistic           = "SampleCount"
+  period              = coalesce(var.stream_silence_alarm_minutes, 60) * 60
+  evaluation_periods  = 1
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  treat_missing_data  = "breaching"
   alarm_actions       = local.alarm_common.alarm_actions
   ok_actions          = local.alarm_common.ok_actions
   tags                = var.tags

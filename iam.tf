@@ -2,19 +2,55 @@
 # each statement scoped to the one resource it is for. docs/module.md explains every line.
 
 locals {
-  on_failure_publish_statement = local.on_failure_destination_arn == null ? [] : [
-    local.on_failure_is_sqs ? {
+  # Role names are global to the account: the default carries the region, so the same
+  # table fanned out in two regions (global tables) gets two roles. At most 64 characters;
+  # a shortened name keeps a hash of the whole.
+  role_name_full = var.role_name != null ? var.role_name : "${local.name}-${local.region}"
+  role_name = (
+    length(local.role_name_full) <= 64 ? local.role_name_full :
+    "${substr(local.role_name_full, 0, 55)}-${substr(sha1(local.role_name_full), 0, 8)}"
+  )
+  role_arn = var.create_role ? aws_iam_role.this[0].arn : var.role_arn
+
+  # Every ARN the policy names is built from plan-time values, so a first plan shows the
+  # whole policy. The stream: any stream of this table, because re-enabling the stream
+  # (a new view type) gives it a new label and the mapping moves to it in the same apply.
+  stream_arns_for_policy = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.table_name}/stream/*"
+  log_group_arn          = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+  event_bus_arn_for_policy = (
+    var.create_event_bus ? "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/${local.event_bus_input}" :
+    local.event_bus_arn
+  )
+
+  on_failure_publish_statements = {
+    none = []
+    sqs = [{
       Sid      = "SendBatchMetadataOnFailure"
       Effect   = "Allow"
       Action   = ["sqs:SendMessage"]
-      Resource = [local.on_failure_destination_arn]
-      } : {
+      Resource = [local.on_failure_destination_for_policy]
+    }]
+    sns = [{
       Sid      = "PublishBatchMetadataOnFailure"
       Effect   = "Allow"
       Action   = ["sns:Publish"]
-      Resource = [local.on_failure_destination_arn]
-    }
-  ]
+      Resource = [local.on_failure_destination_for_policy]
+    }]
+    s3 = [
+      {
+        Sid      = "WriteFailedBatchesToBucket"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject"]
+        Resource = ["${coalesce(local.on_failure_destination_for_policy, "none")}/*"]
+      },
+      {
+        Sid      = "ListFailedBatchesBucket"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucket"]
+        Resource = [local.on_failure_destination_for_policy]
+      },
+    ]
+  }
 
   # Customer managed keys the role must use: reading a stream of a CMK table (Decrypt),
   # sending to a CMK-encrypted queue or topic (GenerateDataKey + Decrypt).
@@ -53,7 +89,7 @@ locals {
         Sid      = "ReadTheStream"
         Effect   = "Allow"
         Action   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
-        Resource = [var.dynamodb_stream_arn]
+        Resource = [local.stream_arns_for_policy]
       },
       {
         Sid      = "ListStreams"
@@ -62,34 +98,48 @@ locals {
         Resource = ["*"] # ListStreams supports no resource-level permissions.
       },
       {
-        Sid       = "PublishToTheBus"
-        Effect    = "Allow"
-        Action    = ["events:PutEvents"]
-        Resource  = [local.event_bus_arn]
-        Condition = { StringEquals = { "events:source" = local.event_source } }
+        Sid      = "PublishToTheBus"
+        Effect   = "Allow"
+        Action   = ["events:PutEvents"]
+        Resource = [local.event_bus_arn_for_policy]
+        # events:source is multivalued: ForAllValues checks every entry of a request, and
+        # Null = false stops a request without the key from passing vacuously.
+        Condition = {
+          "ForAllValues:StringEquals" = { "events:source" = [local.event_source] }
+          Null                        = { "events:source" = "false" }
+        }
       },
       {
         Sid      = "DeadLetterUnpublishedEvents"
         Effect   = "Allow"
         Action   = ["sqs:SendMessage"]
-        Resource = [aws_sqs_queue.dlq.arn]
+        Resource = [local.dlq_arn]
       },
       {
         Sid      = "WriteOwnLogs"
         Effect   = "Allow"
         Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = ["${aws_cloudwatch_log_group.this.arn}:*"]
+        Resource = ["${local.log_group_arn}:*"]
       },
     ],
-    var.create_event_source_mapping ? local.on_failure_publish_statement : [],
+    lookup(local.on_failure_publish_statements, local.on_failure_service, []),
     local.kms_statements,
     local.xray_statement,
   )
+
+  policy_json = jsonencode({
+    Version   = "2012-10-17"
+    Statement = local.policy_statements
+  })
 }
 
 resource "aws_iam_role" "this" {
-  name        = local.name
-  description = "Execution role of the ${local.name} DynamoDB stream fan-out function"
+  count = var.create_role ? 1 : 0
+
+  name                 = local.role_name
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
+  description          = "Execution role of the ${local.name} DynamoDB stream fan-out function"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -103,10 +153,9 @@ resource "aws_iam_role" "this" {
 }
 
 resource "aws_iam_role_policy" "this" {
-  name = "fanout"
-  role = aws_iam_role.this.id
-  policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = local.policy_statements
-  })
+  count = var.create_role ? 1 : 0
+
+  name   = "fanout"
+  role   = aws_iam_role.this[0].id
+  policy = local.policy_json
 }

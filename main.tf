@@ -1,19 +1,37 @@
 # The fan-out function, its log group and the stream -> function wiring.
 # Event bus and rules: eventbus.tf, rules.tf. Queues: queues.tf. IAM: iam.tf. Alarms: alarms.tf.
 
-locals {
-  # arn:<partition>:dynamodb:<region>:<account>:table/<table>/stream/<label>
-  stream_arn_parts = split(":", var.dynamodb_stream_arn)
-  partition        = local.stream_arn_parts[1]
-  region           = local.stream_arn_parts[3]
-  stream_account   = local.stream_arn_parts[4]
-  table_name       = split("/", local.stream_arn_parts[5])[1]
-  table_arn        = "arn:${local.partition}:dynamodb:${local.region}:${local.stream_account}:table/${local.table_name}"
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
 
-  # Lambda names allow no dots; keep room for the "-fanout" suffix within 64 characters.
-  name = coalesce(var.name, "${substr(replace(local.table_name, ".", "-"), 0, 43)}-fanout")
+locals {
+  # Everything that names a resource or decides a count comes from values known at plan:
+  # inputs and the provider's account/region/partition, never the stream ARN, which is
+  # "known after apply" when the table is created in the same root and changes whenever
+  # the stream is re-enabled (a new view type gives a new stream label).
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.name
+  partition  = data.aws_partition.current.partition
+
+  # arn:<partition>:dynamodb:<region>:<account>:table/<table>/stream/<label>: the table
+  # name is read from it only when neither name nor table_name is given.
+  table_name = var.table_name != null ? var.table_name : split("/", split(":", var.dynamodb_stream_arn)[5])[1]
+
+  # Lambda names allow [a-zA-Z0-9_-]; the base name keeps room for the queue and rule
+  # suffixes within AWS's limits. A long table name is shortened with a hash of the
+  # whole name, so two long names that share a prefix still get different names.
+  name_from_table = "${replace(local.table_name, "/[^a-zA-Z0-9_-]/", "-")}-fanout"
+  name = var.name != null ? var.name : (
+    length(local.name_from_table) <= 50 ? local.name_from_table :
+    "${substr(local.name_from_table, 0, 34)}-${substr(sha1(local.table_name), 0, 8)}-fanout"
+  )
 
   event_source = coalesce(var.event_source, substr("dynamodb.${local.table_name}", 0, 256))
+
+  # Enough PutEvents requests in flight that one batch publishes in one round
+  # (10 entries per request), bounded so a large batch does not open 1,000 threads.
+  publish_concurrency = var.publish_concurrency != null ? var.publish_concurrency : min(ceil(var.batch_size / 10), 32)
 
   lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/dist/fanout.zip")
   log_group_name  = "/aws/lambda/${local.name}"
@@ -26,7 +44,7 @@ locals {
     DETAIL_FORMAT       = var.detail_format
     MAX_EVENT_BYTES     = tostring(var.max_event_bytes)
     DLQ_MAX_BYTES       = tostring(var.dlq.max_message_size)
-    PUBLISH_CONCURRENCY = tostring(var.publish_concurrency)
+    PUBLISH_CONCURRENCY = tostring(local.publish_concurrency)
     LOG_LEVEL           = var.log_level
   }
 }
@@ -45,7 +63,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_272:Code signing needs a signing profile the user owns; the zip is built reproducibly by `make package`.
   function_name                  = local.name
   description                    = "Fans out changes of DynamoDB table ${local.table_name} to EventBridge"
-  role                           = aws_iam_role.this.arn
+  role                           = local.role_arn
   handler                        = "fanout.handler.lambda_handler"
   runtime                        = var.runtime
   architectures                  = [var.architecture]
@@ -67,6 +85,10 @@ resource "aws_lambda_function" "this" {
   tags = var.tags
 
   lifecycle {
+    precondition {
+      condition     = var.create_role || var.role_arn != null
+      error_message = "With create_role = false, set role_arn to the execution role the function should use (attach the module's role_policy_json output to it)."
+    }
     precondition {
       condition     = fileexists(local.lambda_zip_path)
       error_message = "The deployment zip ${local.lambda_zip_path} does not exist. Run `make package` in the module's checkout (it writes dist/fanout.zip), or set lambda_zip_path to a zip built by it."
@@ -99,9 +121,12 @@ resource "aws_lambda_event_source_mapping" "this" {
   # without this Lambda would retry the whole batch (duplicates) or drop it.
   function_response_types = ["ReportBatchItemFailures"]
 
-  destination_config {
-    on_failure {
-      destination_arn = local.on_failure_destination_arn
+  dynamic "destination_config" {
+    for_each = local.create_on_failure_queue || var.on_failure_destination_arn != null ? [1] : []
+    content {
+      on_failure {
+        destination_arn = local.on_failure_destination_arn
+      }
     }
   }
 

@@ -9,8 +9,18 @@ output "function_arn" {
 }
 
 output "role_arn" {
-  description = "ARN of the function's execution role."
-  value       = try(aws_iam_role.this.arn, null)
+  description = "ARN of the function's execution role (created here, or role_arn)."
+  value       = local.role_arn
+}
+
+output "role_name" {
+  description = "Name of the created execution role; null with create_role = false."
+  value       = try(aws_iam_role.this[0].name, null)
+}
+
+output "role_policy_json" {
+  description = "The execution role's least-privilege policy document: attach it to your own role when create_role = false."
+  value       = local.policy_json
 }
 
 output "dlq_url" {
@@ -48,14 +58,39 @@ output "event_source_mapping_uuid" {
   value       = try(aws_lambda_event_source_mapping.this[0].uuid, null)
 }
 
+output "on_failure_queue_url" {
+  description = "URL of the module's on-failure queue (failed batches' metadata); null when not created."
+  value       = try(aws_sqs_queue.on_failure[0].url, null)
+}
+
+output "on_failure_queue_name" {
+  description = "Name of the module's on-failure queue; null when not created."
+  value       = try(aws_sqs_queue.on_failure[0].name, null)
+}
+
+output "event_source_mapping_arn" {
+  description = "ARN of the stream's event source mapping; null when create_event_source_mapping = false."
+  value       = try(aws_lambda_event_source_mapping.this[0].arn, null)
+}
+
+output "event_source_mapping_state" {
+  description = "State of the event source mapping as last read (Enabled, Disabled, Creating, ...); null without a mapping."
+  value       = try(aws_lambda_event_source_mapping.this[0].state, null)
+}
+
 output "on_failure_destination_arn" {
-  description = "ARN of the queue or topic receiving the metadata of batches Lambda gave up on; null without an event source mapping."
-  value       = var.create_event_source_mapping ? try(local.on_failure_destination_arn, null) : null
+  description = "ARN of the queue, topic or bucket receiving the batches Lambda gave up on; null without an event source mapping or destination."
+  value       = try(local.on_failure_destination_arn, null)
 }
 
 output "rule_arns" {
   description = "ARNs of the rules on the bus, by rules key."
   value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.arn }
+}
+
+output "rule_names" {
+  description = "Names of the rules on the bus, by rules key."
+  value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.name }
 }
 
 output "log_group_name" {

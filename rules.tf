@@ -6,22 +6,26 @@ locals {
 
   targets = merge([
     for rk, r in var.rules : {
-      for tk, t in r.targets : "${rk}/${tk}" => merge(t, {
-        rule_key  = rk
-        target_id = tk
-        # The type decides which permission resource exists, so it must be known at plan:
-        # taken from `type` when set, otherwise from the ARN's service.
-        service = t.type != null ? t.type : (
-          contains(["sqs", "lambda", "sns"], split(":", t.arn)[2]) ? split(":", t.arn)[2] : "other"
-        )
-      })
+      for tk, t in r.targets : "${rk}/${tk}" => merge(t, { rule_key = rk, target_id = tk })
     }
   ]...)
 
+  # Which permission resource a target gets is decided by its `type` alone (required with
+  # create_permission, see the rules variable): a plan-time value, whatever the ARN.
   permission_targets = { for k, t in local.targets : k => t if t.create_permission }
-  sqs_permissions    = { for k, t in local.permission_targets : k => t if t.service == "sqs" }
-  lambda_permissions = { for k, t in local.permission_targets : k => t if t.service == "lambda" }
-  sns_permissions    = { for k, t in local.permission_targets : k => t if t.service == "sns" }
+  lambda_permissions = { for k, t in local.permission_targets : k => t if t.type == "lambda" }
+
+  # A queue or topic has one policy: one policy per target key, with a statement for every
+  # rule that delivers to it. The key, not the ARN, groups them, because the ARN of a queue
+  # created in the same root is unknown at plan and for_each keys must be known.
+  sqs_policies = {
+    for tk in distinct([for t in values(local.permission_targets) : t.target_id if t.type == "sqs"]) :
+    tk => [for t in values(local.permission_targets) : t if t.type == "sqs" && t.target_id == tk]
+  }
+  sns_policies = {
+    for tk in distinct([for t in values(local.permission_targets) : t.target_id if t.type == "sns"]) :
+    tk => [for t in values(local.permission_targets) : t if t.type == "sns" && t.target_id == tk]
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "this" {
@@ -35,6 +39,10 @@ resource "aws_cloudwatch_event_rule" "this" {
   tags           = var.tags
 
   lifecycle {
+    precondition {
+      condition     = !local.event_bus_is_foreign
+      error_message = "Rule ${each.key}: rules are created in the bus's account and region, and ${local.event_bus_input} is in another (account ${local.event_bus_account}, region ${local.event_bus_region}). Leave rules empty and create them in that account."
+    }
     precondition {
       condition     = length(local.rule_names[each.key]) <= 64
       error_message = "Rule name \"${local.rule_names[each.key]}\" is longer than 64 characters: shorten the rules key, set the rule's name, or shorten the module's name."
@@ -84,35 +92,38 @@ resource "aws_cloudwatch_event_target" "this" {
   }
 }
 
-# --- SQS: the queue policy (one policy per queue, see the rules variable) -------------
-
-data "aws_sqs_queue" "target" {
-  for_each = local.sqs_permissions
-
-  # arn:<partition>:sqs:<region>:<account>:<queue name>
-  name = element(split(":", each.value.arn), 5)
-}
+# --- SQS: one queue policy per queue, a statement per rule ------------------------------
 
 resource "aws_sqs_queue_policy" "target" {
-  for_each = local.sqs_permissions
+  for_each = local.sqs_policies
 
-  queue_url = data.aws_sqs_queue.target[each.key].url
+  # The URL is built from the ARN: looking the queue up by name would find a queue of
+  # that name in the provider's account and region, which may not be the target.
+  queue_url = format(
+    "https://sqs.%s.%s/%s/%s",
+    split(":", each.value[0].arn)[3], data.aws_partition.current.dns_suffix,
+    split(":", each.value[0].arn)[4], split(":", each.value[0].arn)[5],
+  )
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "AllowEventBridgeRule"
+    Statement = [for i, t in each.value : {
+      Sid       = format("EventBridgeRule%d%s", i, replace(t.rule_key, "/[^A-Za-z0-9]/", ""))
       Effect    = "Allow"
       Principal = { Service = "events.amazonaws.com" }
       Action    = "sqs:SendMessage"
-      Resource  = each.value.arn
-      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.this[each.value.rule_key].arn } }
+      Resource  = t.arn
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.this[t.rule_key].arn } }
     }]
   })
 
   lifecycle {
     precondition {
-      condition     = length([for t in values(local.sqs_permissions) : t if t.arn == each.value.arn]) == 1
-      error_message = "Queue ${each.value.arn} has create_permission on more than one target; a queue has one policy, so set create_permission on one target and write the policy for the others yourself."
+      condition     = length(distinct([for t in each.value : t.arn])) == 1
+      error_message = "Targets with key ${each.key} and create_permission point at different queues (${join(", ", distinct([for t in each.value : t.arn]))}). The key names the queue policy: give targets on different queues different keys."
+    }
+    precondition {
+      condition     = alltrue([for t in each.value : split(":", t.arn)[3] == local.region && split(":", t.arn)[4] == local.account_id])
+      error_message = "Queue ${each.value[0].arn} is not in this account and region (${local.account_id}, ${local.region}): its owner must write its policy. Set create_permission = false for target ${each.key}."
     }
   }
 }
@@ -128,30 +139,41 @@ resource "aws_lambda_permission" "target" {
   function_name = each.value.arn
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.this[each.value.rule_key].arn
+
+  lifecycle {
+    precondition {
+      condition     = split(":", each.value.arn)[3] == local.region && split(":", each.value.arn)[4] == local.account_id
+      error_message = "Function ${each.value.arn} is not in this account and region (${local.account_id}, ${local.region}): its owner must add the permission. Set create_permission = false for target ${each.key}."
+    }
+  }
 }
 
-# --- SNS: the topic policy (one policy per topic) --------------------------------------
+# --- SNS: one topic policy per topic, a statement per rule ------------------------------
 
 resource "aws_sns_topic_policy" "target" {
-  for_each = local.sns_permissions
+  for_each = local.sns_policies
 
-  arn = each.value.arn
+  arn = each.value[0].arn
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid       = "AllowEventBridgeRule"
+    Statement = [for i, t in each.value : {
+      Sid       = format("EventBridgeRule%d%s", i, replace(t.rule_key, "/[^A-Za-z0-9]/", ""))
       Effect    = "Allow"
       Principal = { Service = "events.amazonaws.com" }
       Action    = "sns:Publish"
-      Resource  = each.value.arn
-      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.this[each.value.rule_key].arn } }
+      Resource  = t.arn
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.this[t.rule_key].arn } }
     }]
   })
 
   lifecycle {
     precondition {
-      condition     = length([for t in values(local.sns_permissions) : t if t.arn == each.value.arn]) == 1
-      error_message = "Topic ${each.value.arn} has create_permission on more than one target; a topic has one policy, so set create_permission on one target and write the policy for the others yourself."
+      condition     = length(distinct([for t in each.value : t.arn])) == 1
+      error_message = "Targets with key ${each.key} and create_permission point at different topics (${join(", ", distinct([for t in each.value : t.arn]))}). The key names the topic policy: give targets on different topics different keys."
+    }
+    precondition {
+      condition     = alltrue([for t in each.value : split(":", t.arn)[3] == local.region && split(":", t.arn)[4] == local.account_id])
+      error_message = "Topic ${each.value[0].arn} is not in this account and region (${local.account_id}, ${local.region}): its owner must write its policy. Set create_permission = false for target ${each.key}."
     }
   }
 }

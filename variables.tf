@@ -13,8 +13,19 @@ variable "dynamodb_stream_arn" {
   }
 }
 
+variable "table_name" {
+  description = "Name of the stream's table (aws_dynamodb_table.<t>.name). Known at plan even when the table is created in the same root, so names derive from it and a new stream (another view type) renames and replaces nothing. Null: parsed from dynamodb_stream_arn, which is unknown at plan for a table created alongside."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.table_name == null || can(regex("^[a-zA-Z0-9_.-]{3,255}$", var.table_name))
+    error_message = "The table_name must be a DynamoDB table name: 3-255 characters of letters, digits, '_', '-' and '.'."
+  }
+}
+
 variable "name" {
-  description = "Base name of everything the module creates (Lambda function, role, log group, queues, rules, alarms). Null derives it from the table name: <table>-fanout."
+  description = "Base name of everything the module creates (Lambda function, log group, queues, rules, alarms; the role adds the region). Null derives it from table_name (else the stream ARN): <table>-fanout, shortened with a hash of the table name beyond 50 characters."
   type        = string
   default     = null
 
@@ -36,13 +47,12 @@ variable "tags" {
 # ---------------------------------------------------------------------------
 
 variable "event_bus_name" {
-  description = "Name of the EventBridge bus to publish to. With create_event_bus = false it may also be the ARN of an existing bus (needed for a bus in another account)."
+  description = "Name of the EventBridge bus to publish to. Null: <name>-bus, one bus per module instance. With create_event_bus = false it may also be the ARN of an existing bus (needed for a bus in another account); many tables share a bus by passing one instance's event_bus_name to the others."
   type        = string
-  default     = "fanoutBus"
-  nullable    = false
+  default     = null
 
   validation {
-    condition = (
+    condition = var.event_bus_name == null || (
       can(regex("^[/.\\-_A-Za-z0-9]{1,256}$", var.event_bus_name)) ||
       can(regex("^arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/[/.\\-_A-Za-z0-9]{1,256}$", var.event_bus_name))
     )
@@ -123,13 +133,12 @@ variable "max_event_bytes" {
 }
 
 variable "publish_concurrency" {
-  description = "How many PutEvents requests the handler sends in parallel (a small thread pool; the calls mostly wait on the network)."
+  description = "How many PutEvents requests the handler sends in parallel (a small thread pool; the calls mostly wait on the network). Null: min(ceil(batch_size / 10), 32), so a whole batch publishes in one round."
   type        = number
-  default     = 8
-  nullable    = false
+  default     = null
 
   validation {
-    condition     = var.publish_concurrency >= 1 && var.publish_concurrency <= 64 && floor(var.publish_concurrency) == var.publish_concurrency
+    condition     = var.publish_concurrency == null || try(var.publish_concurrency >= 1 && var.publish_concurrency <= 64 && floor(var.publish_concurrency) == var.publish_concurrency, false)
     error_message = "The publish_concurrency must be a whole number from 1 to 64."
   }
 }
@@ -273,6 +282,61 @@ variable "stream_kms_key_arn" {
 }
 
 # ---------------------------------------------------------------------------
+# Execution role
+# ---------------------------------------------------------------------------
+
+variable "create_role" {
+  description = "Create the function's execution role with the module's least-privilege policy. False: use role_arn and attach the role_policy_json output to that role yourself."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "role_arn" {
+  description = "ARN of an existing execution role, used when create_role = false."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.role_arn))
+    error_message = "The role_arn must be an IAM role ARN (arn:<partition>:iam::<account>:role/<path/name>)."
+  }
+}
+
+variable "role_name" {
+  description = "Name of the created role. Null: <name>-<region> (role names are global to the account, so the same table in two regions gets two roles), shortened with a hash beyond 64 characters."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_name == null || can(regex("^[a-zA-Z0-9+=,.@_-]{1,64}$", var.role_name))
+    error_message = "The role_name must be 1-64 characters of letters, digits and +=,.@_-."
+  }
+}
+
+variable "role_path" {
+  description = "Path of the created role, e.g. /service-roles/. Null: /."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_path == null || can(regex("^/([!-~]{0,510}/)?$", coalesce(var.role_path, "/")))
+    error_message = "The role_path must start and end with / (e.g. /service-roles/)."
+  }
+}
+
+variable "role_permissions_boundary" {
+  description = "ARN of the managed policy set as the created role's permissions boundary (often required by an organisation's SCPs). Null: none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.role_permissions_boundary))
+    error_message = "The role_permissions_boundary must be an IAM policy ARN (arn:<partition>:iam::<account>:policy/<name>)."
+  }
+}
+
+# ---------------------------------------------------------------------------
 # Dead-letter queue (events the handler could not publish)
 # ---------------------------------------------------------------------------
 
@@ -351,9 +415,9 @@ variable "maximum_batching_window_in_seconds" {
 }
 
 variable "starting_position" {
-  description = "Where a new mapping starts reading: LATEST (only new changes) or TRIM_HORIZON (everything still in the stream, up to 24 hours)."
+  description = "Where a new mapping starts reading: TRIM_HORIZON (everything still in the stream, up to 24 hours: nothing written before the mapping existed is skipped) or LATEST (only changes after the mapping is created)."
   type        = string
-  default     = "LATEST"
+  default     = "TRIM_HORIZON"
   nullable    = false
 
   validation {
@@ -422,14 +486,21 @@ variable "filter_criteria_patterns" {
   }
 }
 
+variable "create_on_failure_queue" {
+  description = "Create the SQS queue <name>-on-failure that receives the metadata of batches Lambda gives up on. Set false to use on_failure_destination_arn instead (or no destination at all)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "on_failure_destination_arn" {
-  description = "ARN of an SQS queue or SNS topic that receives the metadata of batches Lambda gives up on. Null: the module creates an SQS queue <name>-on-failure."
+  description = "With create_on_failure_queue = false: ARN of an SQS queue, SNS topic or S3 bucket that receives failed batches (metadata; an S3 bucket also gets the records). May be unknown at plan."
   type        = string
   default     = null
 
   validation {
-    condition     = var.on_failure_destination_arn == null || can(regex("^arn:aws[a-z-]*:(sqs|sns):[a-z0-9-]+:[0-9]{12}:[a-zA-Z0-9_.-]+$", var.on_failure_destination_arn))
-    error_message = "The on_failure_destination_arn must be an SQS queue or SNS topic ARN."
+    condition     = var.on_failure_destination_arn == null || can(regex("^arn:aws[a-z-]*:((sqs|sns):[a-z0-9-]+:[0-9]{12}:[a-zA-Z0-9_.-]+|s3:::[a-z0-9.-]{3,63})$", var.on_failure_destination_arn))
+    error_message = "The on_failure_destination_arn must be an SQS queue, SNS topic or S3 bucket ARN."
   }
 }
 
@@ -452,12 +523,12 @@ variable "rules" {
   description = <<-EOT
     Rules on the bus, by key (rule name: <name>-<key> unless name is set). Each has an event_pattern
     (a JSON object string), an optional description, enabled (default true) and up to 5 targets by key
-    (the target id). A target has an arn and optionally: type (sqs, lambda, sns or other; inferred from
-    the ARN, but required when the ARN is only known after apply), role_arn, one of input / input_path /
-    input_transformer, dead_letter_arn (SQS), retry_policy, sqs_message_group_id (FIFO queues) and
-    create_permission: for sqs/lambda/sns targets create the queue policy / Lambda permission / topic
-    policy that lets this rule deliver. A queue or topic policy created here replaces the resource's
-    whole policy, so a queue or topic may have create_permission on one target only.
+    (the target id). A target has an arn and optionally: type (sqs, lambda, sns or other; required with
+    create_permission), role_arn, one of input / input_path / input_transformer, dead_letter_arn (SQS),
+    retry_policy, sqs_message_group_id (FIFO queues) and create_permission: for sqs/lambda/sns targets in
+    this account and region create the queue policy / Lambda permission / topic policy that lets the rule
+    deliver. A queue or topic gets one policy with a statement per rule that delivers to it: give it the
+    same target key in every rule (the key names the policy; the policy replaces the queue's whole policy).
   EOT
   type = map(object({
     name          = optional(string)
@@ -516,6 +587,11 @@ variable "rules" {
   }
 
   validation {
+    condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : !t.create_permission || t.type != null]]))
+    error_message = "A target with create_permission must set type (sqs, lambda or sns): which permission to create must be known at plan, also when the ARN is not. Missing in: ${join(", ", flatten([for rk, r in var.rules : [for tk, t in r.targets : "${rk}.${tk}" if t.create_permission && t.type == null]]))}."
+  }
+
+  validation {
     condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : length(compact([t.input, t.input_path, t.input_transformer == null ? null : "x"])) <= 1]]))
     error_message = "A target may set at most one of input, input_path and input_transformer."
   }
@@ -544,7 +620,7 @@ variable "rules" {
 # ---------------------------------------------------------------------------
 
 variable "create_alarms" {
-  description = "Create CloudWatch alarms: dead-letter queue has messages, module-created on-failure queue has messages, function errors, stream iterator age too high."
+  description = "Create CloudWatch alarms: dead-letter queue has messages, module-created on-failure queue has messages, function errors, on-failure deliveries failed, stream iterator age too high, stream not read."
   type        = bool
   default     = true
   nullable    = false
@@ -573,6 +649,17 @@ variable "iterator_age_alarm_threshold_seconds" {
   validation {
     condition     = var.iterator_age_alarm_threshold_seconds >= 1 && var.iterator_age_alarm_threshold_seconds <= 86400
     error_message = "The iterator_age_alarm_threshold_seconds must be from 1 to 86400."
+  }
+}
+
+variable "stream_silence_alarm_minutes" {
+  description = "The stream-not-read alarm fires when no batch reached the function for this many minutes (IteratorAge has no data then: a disabled or failing mapping, or a quiet table). Null: no such alarm."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.stream_silence_alarm_minutes == null || try(var.stream_silence_alarm_minutes >= 1 && var.stream_silence_alarm_minutes <= 1440 && floor(var.stream_silence_alarm_minutes) == var.stream_silence_alarm_minutes, false)
+    error_message = "The stream_silence_alarm_minutes must be null or a whole number of minutes from 1 to 1440."
   }
 }
 

@@ -30,8 +30,8 @@ run "names_derive_from_the_table" {
     error_message = "The function name must default to <table>-fanout, got ${aws_lambda_function.this.function_name}."
   }
   assert {
-    condition     = aws_iam_role.this.name == "orders-fanout"
-    error_message = "The role must be named after the function."
+    condition     = aws_iam_role.this[0].name == "orders-fanout-eu-west-1" && output.role_name == "orders-fanout-eu-west-1" && aws_iam_role.this[0].path == null && aws_iam_role.this[0].permissions_boundary == null
+    error_message = "The role must be named <function>-<region> (unique per region), default path, no boundary."
   }
   assert {
     condition     = aws_sqs_queue.dlq.name == "orders-fanout-dlq" && aws_sqs_queue.on_failure[0].name == "orders-fanout-on-failure"
@@ -42,8 +42,8 @@ run "names_derive_from_the_table" {
     error_message = "The log group must be /aws/lambda/<function name>."
   }
   assert {
-    condition     = aws_cloudwatch_event_bus.this[0].name == "fanoutBus" && output.event_bus_name == "fanoutBus"
-    error_message = "By default the module creates the bus fanoutBus."
+    condition     = aws_cloudwatch_event_bus.this[0].name == "orders-fanout-bus" && output.event_bus_name == "orders-fanout-bus"
+    error_message = "By default the module creates a bus named after itself: <name>-bus."
   }
   assert {
     condition     = output.event_bus_arn == aws_cloudwatch_event_bus.this[0].arn
@@ -83,7 +83,7 @@ run "environment_is_wired" {
     error_message = "The environment must hold exactly the handler's variables, got ${join(", ", keys(aws_lambda_function.this.environment[0].variables))}."
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables.EVENT_BUS_NAME == "fanoutBus"
+    condition     = aws_lambda_function.this.environment[0].variables.EVENT_BUS_NAME == "orders-fanout-bus"
     error_message = "EVENT_BUS_NAME must be the bus name."
   }
   assert {
@@ -99,7 +99,7 @@ run "environment_is_wired" {
       aws_lambda_function.this.environment[0].variables.MAX_ATTEMPTS == "3" &&
       aws_lambda_function.this.environment[0].variables.DETAIL_FORMAT == "plain" &&
       aws_lambda_function.this.environment[0].variables.MAX_EVENT_BYTES == "1048576" &&
-      aws_lambda_function.this.environment[0].variables.PUBLISH_CONCURRENCY == "8" &&
+      aws_lambda_function.this.environment[0].variables.PUBLISH_CONCURRENCY == "10" &&
       aws_lambda_function.this.environment[0].variables.LOG_LEVEL == "INFO"
     )
     error_message = "Handler settings must have their documented defaults."
@@ -123,7 +123,7 @@ run "environment_follows_inputs" {
   }
   assert {
     condition = aws_lambda_function.this.environment[0].variables == tomap({
-      EVENT_BUS_NAME      = "fanoutBus"
+      EVENT_BUS_NAME      = "custom-bus"
       DLQ_URL             = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-fanout-dlq"
       EVENT_SOURCE        = "com.example.orders"
       MAX_ATTEMPTS        = "7"
@@ -156,6 +156,17 @@ run "dead_letter_queue_is_encrypted_and_kept_14_days" {
   }
 }
 
+run "on_failure_queue_is_encrypted_and_kept_14_days" {
+  assert {
+    condition     = aws_sqs_queue.on_failure[0].sqs_managed_sse_enabled == true && aws_sqs_queue.on_failure[0].kms_master_key_id == null && aws_sqs_queue.on_failure[0].message_retention_seconds == 1209600
+    error_message = "The on-failure queue must use SQS-managed SSE and keep messages 14 days."
+  }
+  assert {
+    condition     = output.on_failure_queue_name == "orders-fanout-on-failure" && output.on_failure_queue_url == aws_sqs_queue.on_failure[0].url
+    error_message = "On-failure queue outputs must come from the queue."
+  }
+}
+
 run "dead_letter_queue_with_customer_key" {
   variables {
     dlq = { kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" }
@@ -182,7 +193,7 @@ run "event_source_mapping_defaults" {
   assert {
     condition = (
       aws_lambda_event_source_mapping.this[0].batch_size == 100 &&
-      aws_lambda_event_source_mapping.this[0].starting_position == "LATEST" &&
+      aws_lambda_event_source_mapping.this[0].starting_position == "TRIM_HORIZON" &&
       aws_lambda_event_source_mapping.this[0].parallelization_factor == 1 &&
       aws_lambda_event_source_mapping.this[0].bisect_batch_on_function_error == true &&
       aws_lambda_event_source_mapping.this[0].enabled == true
@@ -212,20 +223,43 @@ run "alarms_on_by_default" {
     alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:oncall"]
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.dlq_messages) == 1 && length(aws_cloudwatch_metric_alarm.errors) == 1 && length(aws_cloudwatch_metric_alarm.iterator_age) == 1 && length(aws_cloudwatch_metric_alarm.on_failure_messages) == 1
-    error_message = "Alarms on DLQ, on-failure queue, errors and iterator age must exist by default."
+    condition = {
+      for a in [
+        aws_cloudwatch_metric_alarm.dlq_messages[0], aws_cloudwatch_metric_alarm.on_failure_messages[0],
+        aws_cloudwatch_metric_alarm.errors[0], aws_cloudwatch_metric_alarm.iterator_age[0],
+        aws_cloudwatch_metric_alarm.destination_delivery_failures[0], aws_cloudwatch_metric_alarm.iterator_age_missing[0],
+      ] : a.alarm_name => [a.namespace, a.metric_name, a.statistic, a.comparison_operator, tostring(a.threshold), tostring(a.period), a.treat_missing_data]
+      } == {
+      "orders-fanout-dlq-messages"                  = ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "GreaterThanThreshold", "0", "300", "notBreaching"]
+      "orders-fanout-on-failure-messages"           = ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "GreaterThanThreshold", "0", "300", "notBreaching"]
+      "orders-fanout-errors"                        = ["AWS/Lambda", "Errors", "Sum", "GreaterThanThreshold", "0", "60", "notBreaching"]
+      "orders-fanout-iterator-age"                  = ["AWS/Lambda", "IteratorAge", "Maximum", "GreaterThanThreshold", "300000", "60", "notBreaching"]
+      "orders-fanout-destination-delivery-failures" = ["AWS/Lambda", "DestinationDeliveryFailures", "Sum", "GreaterThanThreshold", "0", "60", "notBreaching"]
+      "orders-fanout-stream-not-read"               = ["AWS/Lambda", "IteratorAge", "SampleCount", "LessThanThreshold", "1", "3600", "breaching"]
+    }
+    error_message = "Each alarm must watch its metric with its statistic, threshold, period and missing-data rule."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.dlq_messages[0].dimensions.QueueName == "orders-fanout-dlq" && aws_cloudwatch_metric_alarm.dlq_messages[0].threshold == 0 && aws_cloudwatch_metric_alarm.dlq_messages[0].comparison_operator == "GreaterThanThreshold"
-    error_message = "The DLQ alarm must fire on any visible message."
+    condition = (
+      aws_cloudwatch_metric_alarm.dlq_messages[0].dimensions == tomap({ QueueName = "orders-fanout-dlq" }) &&
+      aws_cloudwatch_metric_alarm.on_failure_messages[0].dimensions == tomap({ QueueName = "orders-fanout-on-failure" }) &&
+      alltrue([for a in [aws_cloudwatch_metric_alarm.errors[0], aws_cloudwatch_metric_alarm.iterator_age[0], aws_cloudwatch_metric_alarm.destination_delivery_failures[0], aws_cloudwatch_metric_alarm.iterator_age_missing[0]] : a.dimensions == tomap({ FunctionName = "orders-fanout" })])
+    )
+    error_message = "Alarms must watch the module's queues and function."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.iterator_age[0].threshold == 300000 && aws_cloudwatch_metric_alarm.iterator_age[0].metric_name == "IteratorAge"
-    error_message = "The iterator-age alarm threshold must be 300 s in milliseconds."
-  }
-  assert {
-    condition     = aws_cloudwatch_metric_alarm.errors[0].alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:oncall"])
+    condition     = alltrue([for a in [aws_cloudwatch_metric_alarm.dlq_messages[0], aws_cloudwatch_metric_alarm.errors[0], aws_cloudwatch_metric_alarm.destination_delivery_failures[0], aws_cloudwatch_metric_alarm.iterator_age_missing[0]] : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:oncall"])])
     error_message = "alarm_actions must be wired to the alarms."
+  }
+}
+
+run "stream_silence_alarm_can_be_turned_off" {
+  variables {
+    stream_silence_alarm_minutes = null
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.iterator_age_missing) == 0 && length(aws_cloudwatch_metric_alarm.destination_delivery_failures) == 1
+    error_message = "stream_silence_alarm_minutes = null must drop only the stream-not-read alarm."
   }
 }
 
@@ -234,7 +268,7 @@ run "alarms_can_be_turned_off" {
     create_alarms = false
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.dlq_messages) + length(aws_cloudwatch_metric_alarm.errors) + length(aws_cloudwatch_metric_alarm.iterator_age) + length(aws_cloudwatch_metric_alarm.on_failure_messages) == 0
+    condition     = length(aws_cloudwatch_metric_alarm.dlq_messages) + length(aws_cloudwatch_metric_alarm.errors) + length(aws_cloudwatch_metric_alarm.iterator_age) + length(aws_cloudwatch_metric_alarm.on_failure_messages) + length(aws_cloudwatch_metric_alarm.destination_delivery_failures) + length(aws_cloudwatch_metric_alarm.iterator_age_missing) == 0
     error_message = "create_alarms = false must create no alarm."
   }
 }
@@ -242,19 +276,27 @@ run "alarms_can_be_turned_off" {
 run "tags_everywhere" {
   variables {
     tags = { team = "orders" }
+    rules = {
+      paid = { event_pattern = "{\"detail-type\":[\"MODIFY\"]}" }
+    }
+    archive = {}
   }
   assert {
-    condition = alltrue([
-      aws_lambda_function.this.tags.team == "orders",
-      aws_iam_role.this.tags.team == "orders",
-      aws_sqs_queue.dlq.tags.team == "orders",
-      aws_sqs_queue.on_failure[0].tags.team == "orders",
-      aws_cloudwatch_log_group.this.tags.team == "orders",
-      aws_cloudwatch_event_bus.this[0].tags.team == "orders",
-      aws_lambda_event_source_mapping.this[0].tags.team == "orders",
-      aws_cloudwatch_metric_alarm.errors[0].tags.team == "orders",
-    ])
-    error_message = "tags must reach every taggable resource."
+    condition = concat([
+      aws_lambda_function.this.tags,
+      aws_iam_role.this[0].tags,
+      aws_sqs_queue.dlq.tags,
+      aws_sqs_queue.on_failure[0].tags,
+      aws_cloudwatch_log_group.this.tags,
+      aws_cloudwatch_event_bus.this[0].tags,
+      aws_lambda_event_source_mapping.this[0].tags,
+      aws_cloudwatch_event_rule.this["paid"].tags,
+      ], [for a in concat(
+        aws_cloudwatch_metric_alarm.dlq_messages, aws_cloudwatch_metric_alarm.on_failure_messages,
+        aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.iterator_age,
+        aws_cloudwatch_metric_alarm.destination_delivery_failures, aws_cloudwatch_metric_alarm.iterator_age_missing,
+    ) : a.tags]) == [for i in range(14) : tomap({ team = "orders" })]
+    error_message = "tags must reach every taggable resource: function, role, queues, log group, bus, mapping, rules, every alarm."
   }
 }
 
@@ -269,5 +311,60 @@ run "long_table_names_give_valid_function_names" {
   assert {
     condition     = aws_lambda_function.this.environment[0].variables.EVENT_SOURCE == "dynamodb.my.very.long.table.name.that.goes.on.and.on.and.on.forever"
     error_message = "EVENT_SOURCE keeps the table name as it is."
+  }
+}
+
+run "long_table_names_that_share_a_prefix_get_different_names" {
+  variables {
+    table_name = "orders-archive-of-the-european-subsidiary-production"
+  }
+  assert {
+    condition = (
+      aws_lambda_function.this.function_name == "orders-archive-of-the-european-sub-${substr(sha1("orders-archive-of-the-european-subsidiary-production"), 0, 8)}-fanout" &&
+      aws_lambda_function.this.function_name != "orders-archive-of-the-european-sub-${substr(sha1("orders-archive-of-the-european-subsidiary-production-2"), 0, 8)}-fanout" &&
+      length(aws_lambda_function.this.function_name) == 50
+    )
+    error_message = "A shortened name must end in a hash of the whole table name, got ${aws_lambda_function.this.function_name}."
+  }
+}
+
+run "table_name_wins_over_the_arn_and_name_over_both" {
+  variables {
+    table_name = "orders-v2"
+  }
+  assert {
+    condition     = aws_lambda_function.this.function_name == "orders-v2-fanout" && aws_lambda_function.this.environment[0].variables.EVENT_SOURCE == "dynamodb.orders-v2"
+    error_message = "table_name must name the function and the event source."
+  }
+}
+
+run "name_wins_over_table_name" {
+  variables {
+    table_name = "orders-v2"
+    name       = "billing-feed"
+  }
+  assert {
+    condition     = aws_lambda_function.this.function_name == "billing-feed" && aws_cloudwatch_event_bus.this[0].name == "billing-feed-bus" && aws_sqs_queue.dlq.name == "billing-feed-dlq"
+    error_message = "name must name everything, the bus included."
+  }
+}
+
+run "publish_concurrency_follows_the_batch_size" {
+  variables {
+    batch_size = 1000
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.PUBLISH_CONCURRENCY == "32"
+    error_message = "Large batches must cap publish concurrency at 32."
+  }
+}
+
+run "publish_concurrency_for_small_batches" {
+  variables {
+    batch_size = 15
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.PUBLISH_CONCURRENCY == "2"
+    error_message = "PUBLISH_CONCURRENCY must be ceil(batch_size / 10)."
   }
 }

@@ -29,7 +29,7 @@ run "existing_bus_by_name" {
     error_message = "The existing bus's ARN must be built from the account and the stream's region."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "PublishToTheBus"]).Resource == ["arn:aws:events:eu-west-1:123456789012:event-bus/shared"]
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "PublishToTheBus"]).Resource == ["arn:aws:events:eu-west-1:123456789012:event-bus/shared"]
     error_message = "PutEvents must be granted on the existing bus only."
   }
   assert {
@@ -52,7 +52,7 @@ run "existing_bus_by_arn_in_another_account" {
     error_message = "Outputs must give the ARN as given and the bus name from it."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "PublishToTheBus"]).Resource == ["arn:aws:events:eu-west-1:210987654321:event-bus/central"]
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "PublishToTheBus"]).Resource == ["arn:aws:events:eu-west-1:210987654321:event-bus/central"]
     error_message = "PutEvents must be granted on the given bus ARN only."
   }
 }

@@ -35,7 +35,7 @@ run "settings_reach_the_mapping" {
     event_source_mapping_enabled       = false
     batch_size                         = 500
     maximum_batching_window_in_seconds = 5
-    starting_position                  = "TRIM_HORIZON"
+    starting_position                  = "LATEST"
     parallelization_factor             = 4
     maximum_retry_attempts             = 2
     maximum_record_age_in_seconds      = -1
@@ -44,6 +44,7 @@ run "settings_reach_the_mapping" {
       jsonencode({ eventName = ["INSERT", "MODIFY"] }),
       jsonencode({ dynamodb = { Keys = { pk = { S = [{ prefix = "ORDER#" }] } } } }),
     ]
+    create_on_failure_queue    = false
     on_failure_destination_arn = "arn:aws:sqs:eu-west-1:123456789012:batch-failures"
   }
   assert {
@@ -51,7 +52,7 @@ run "settings_reach_the_mapping" {
       aws_lambda_event_source_mapping.this[0].enabled == false &&
       aws_lambda_event_source_mapping.this[0].batch_size == 500 &&
       aws_lambda_event_source_mapping.this[0].maximum_batching_window_in_seconds == 5 &&
-      aws_lambda_event_source_mapping.this[0].starting_position == "TRIM_HORIZON" &&
+      aws_lambda_event_source_mapping.this[0].starting_position == "LATEST" &&
       aws_lambda_event_source_mapping.this[0].parallelization_factor == 4 &&
       aws_lambda_event_source_mapping.this[0].maximum_retry_attempts == 2 &&
       aws_lambda_event_source_mapping.this[0].maximum_record_age_in_seconds == -1 &&
@@ -72,7 +73,7 @@ run "settings_reach_the_mapping" {
     error_message = "A given on-failure destination replaces the module's queue."
   }
   assert {
-    condition     = contains(one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "SendBatchMetadataOnFailure"]).Resource, "arn:aws:sqs:eu-west-1:123456789012:batch-failures")
+    condition     = contains(one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "SendBatchMetadataOnFailure"]).Resource, "arn:aws:sqs:eu-west-1:123456789012:batch-failures")
     error_message = "The role must be able to send to the given on-failure queue."
   }
 }

@@ -33,53 +33,71 @@ variables {
 
 run "default_policy_is_least_privilege" {
   assert {
-    condition = toset([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid]) == toset([
+    condition = { for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s.Sid => s.Action } == {
+      ReadTheStream               = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+      ListStreams                 = ["dynamodb:ListStreams"]
+      PublishToTheBus             = ["events:PutEvents"]
+      DeadLetterUnpublishedEvents = ["sqs:SendMessage"]
+      SendBatchMetadataOnFailure  = ["sqs:SendMessage"]
+      WriteOwnLogs                = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    }
+    error_message = "Every statement's action list must be exactly what the function needs: ${aws_iam_role_policy.this[0].policy}"
+  }
+  assert {
+    condition     = aws_iam_role_policy.this[0].policy == output.role_policy_json && aws_iam_role_policy.this[0].role == aws_iam_role.this[0].id
+    error_message = "The role's inline policy must be the role_policy_json output, on the module's role."
+  }
+  assert {
+    condition = toset([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s.Sid]) == toset([
       "ReadTheStream", "ListStreams", "PublishToTheBus", "DeadLetterUnpublishedEvents",
       "SendBatchMetadataOnFailure", "WriteOwnLogs",
     ])
-    error_message = "Unexpected statements: ${aws_iam_role_policy.this.policy}"
+    error_message = "Unexpected statements: ${aws_iam_role_policy.this[0].policy}"
   }
   assert {
-    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Effect == "Allow" && alltrue([for a in s.Action : !strcontains(a, "*")])])
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s.Effect == "Allow" && alltrue([for a in s.Action : !strcontains(a, "*")])])
     error_message = "No action may contain a wildcard."
   }
   assert {
-    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : !contains(s.Resource, "*") || s.Action == ["dynamodb:ListStreams"]])
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : !contains(s.Resource, "*") || s.Action == ["dynamodb:ListStreams"]])
     error_message = "Only dynamodb:ListStreams may use Resource \"*\" (AWS supports no resource there)."
   }
   assert {
-    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "ReadTheStream"]) == {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "ReadTheStream"]) == {
       Sid      = "ReadTheStream"
       Effect   = "Allow"
       Action   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
-      Resource = ["arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2024-05-01T00:00:00.000"]
+      Resource = ["arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/*"]
     }
-    error_message = "Stream reads must be on the stream ARN only."
+    error_message = "Stream reads must be on this table's streams only."
   }
   assert {
-    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "PublishToTheBus"]) == {
-      Sid       = "PublishToTheBus"
-      Effect    = "Allow"
-      Action    = ["events:PutEvents"]
-      Resource  = ["arn:aws:events:eu-west-1:123456789012:event-bus/fanoutBus"]
-      Condition = { StringEquals = { "events:source" = "dynamodb.orders" } }
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "PublishToTheBus"]) == {
+      Sid      = "PublishToTheBus"
+      Effect   = "Allow"
+      Action   = ["events:PutEvents"]
+      Resource = ["arn:aws:events:eu-west-1:123456789012:event-bus/orders-fanout-bus"]
+      Condition = {
+        "ForAllValues:StringEquals" = { "events:source" = ["dynamodb.orders"] }
+        Null                        = { "events:source" = "false" }
+      }
     }
     error_message = "PutEvents must be on the bus only, conditioned on the event source."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "DeadLetterUnpublishedEvents"]).Resource == ["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq"]
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "DeadLetterUnpublishedEvents"]).Resource == ["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq"]
     error_message = "sqs:SendMessage must be on the DLQ."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "SendBatchMetadataOnFailure"]).Resource == ["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"]
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "SendBatchMetadataOnFailure"]).Resource == ["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"]
     error_message = "The on-failure statement must be on the module's on-failure queue."
   }
   assert {
-    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")])) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq", "arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"])
+    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")])) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq", "arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"])
     error_message = "sqs:SendMessage must be granted on the DLQ and the on-failure queue only."
   }
   assert {
-    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "WriteOwnLogs"]) == {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "WriteOwnLogs"]) == {
       Sid      = "WriteOwnLogs"
       Effect   = "Allow"
       Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -88,8 +106,16 @@ run "default_policy_is_least_privilege" {
     error_message = "Logs must be written to the function's own log group only."
   }
   assert {
-    condition     = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Principal == { Service = "lambda.amazonaws.com" } && length(jsondecode(aws_iam_role.this.assume_role_policy).Statement) == 1
-    error_message = "Only Lambda may assume the role."
+    condition = jsondecode(aws_iam_role.this[0].assume_role_policy) == {
+      Version = "2012-10-17"
+      Statement = [{
+        Sid       = "LambdaAssumesRole"
+        Effect    = "Allow"
+        Principal = { Service = "lambda.amazonaws.com" }
+        Action    = "sts:AssumeRole"
+      }]
+    }
+    error_message = "Only the Lambda service may assume the role, and only with sts:AssumeRole."
   }
 }
 
@@ -99,11 +125,16 @@ run "kms_only_on_given_keys" {
     dlq                = { kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000002" }
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "DecryptWithCustomerKeys"]).Resource == ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000001"]
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "DecryptWithCustomerKeys"]) == {
+      Sid      = "DecryptWithCustomerKeys"
+      Effect   = "Allow"
+      Action   = ["kms:Decrypt"]
+      Resource = ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000001"]
+    }
     error_message = "kms:Decrypt for the stream must be on the table's key only."
   }
   assert {
-    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "EncryptForEncryptedQueues"]) == {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "EncryptForEncryptedQueues"]) == {
       Sid      = "EncryptForEncryptedQueues"
       Effect   = "Allow"
       Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
@@ -115,13 +146,14 @@ run "kms_only_on_given_keys" {
 
 run "no_kms_without_customer_keys" {
   assert {
-    condition     = length([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if anytrue([for a in s.Action : startswith(a, "kms:")])]) == 0
+    condition     = length([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if anytrue([for a in s.Action : startswith(a, "kms:")])]) == 0
     error_message = "Without customer keys the role must get no KMS permission."
   }
 }
 
 run "sns_on_failure_destination" {
   variables {
+    create_on_failure_queue    = false
     on_failure_destination_arn = "arn:aws:sns:eu-west-1:123456789012:fanout-failures"
     on_failure_kms_key_arn     = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000003"
   }
@@ -130,11 +162,11 @@ run "sns_on_failure_destination" {
     error_message = "A given destination replaces the module's on-failure queue."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "PublishBatchMetadataOnFailure"]).Resource == ["arn:aws:sns:eu-west-1:123456789012:fanout-failures"] && length([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "SendBatchMetadataOnFailure"]) == 0
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "PublishBatchMetadataOnFailure"]).Resource == ["arn:aws:sns:eu-west-1:123456789012:fanout-failures"] && length([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "SendBatchMetadataOnFailure"]) == 0
     error_message = "sns:Publish must be on the given topic only, with no SQS on-failure grant."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "EncryptForEncryptedQueues"]).Resource == ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000003"]
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "EncryptForEncryptedQueues"]).Resource == ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000003"]
     error_message = "The destination's key must be granted when given."
   }
   assert {
@@ -148,7 +180,7 @@ run "no_mapping_no_on_failure_grant" {
     create_event_source_mapping = false
   }
   assert {
-    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")])) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq"])
+    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")])) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq"])
     error_message = "Without a mapping sqs:SendMessage must be on the DLQ only."
   }
 }
@@ -158,7 +190,7 @@ run "tracing_active_adds_xray_only" {
     tracing_mode = "Active"
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "WriteTraces"]).Action == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "WriteTraces"]).Action == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
     error_message = "Active tracing must grant the two X-Ray write actions."
   }
   assert {
@@ -172,7 +204,96 @@ run "custom_event_source_is_the_condition" {
     event_source = "com.example.orders"
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "PublishToTheBus"]).Condition.StringEquals["events:source"] == aws_lambda_function.this.environment[0].variables.EVENT_SOURCE
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "PublishToTheBus"]).Condition["ForAllValues:StringEquals"]["events:source"] == [aws_lambda_function.this.environment[0].variables.EVENT_SOURCE]
     error_message = "The events:source condition must equal EVENT_SOURCE."
+  }
+}
+
+run "s3_on_failure_destination" {
+  variables {
+    create_on_failure_queue    = false
+    on_failure_destination_arn = "arn:aws:s3:::fanout-failed-batches"
+  }
+  assert {
+    condition = [for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if startswith(s.Action[0], "s3:")] == [
+      { Sid = "WriteFailedBatchesToBucket", Effect = "Allow", Action = ["s3:PutObject"], Resource = ["arn:aws:s3:::fanout-failed-batches/*"] },
+      { Sid = "ListFailedBatchesBucket", Effect = "Allow", Action = ["s3:ListBucket"], Resource = ["arn:aws:s3:::fanout-failed-batches"] },
+    ]
+    error_message = "An S3 destination needs s3:PutObject on its objects and s3:ListBucket on the bucket, nothing more."
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].destination_config[0].on_failure[0].destination_arn == "arn:aws:s3:::fanout-failed-batches" && length(aws_sqs_queue.on_failure) == 0
+    error_message = "The bucket must be the mapping's on-failure destination."
+  }
+}
+
+run "no_on_failure_destination_at_all" {
+  variables {
+    create_on_failure_queue = false
+  }
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.this[0].destination_config) == 0 && output.on_failure_destination_arn == null
+    error_message = "Without queue or ARN the mapping has no destination."
+  }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if strcontains(s.Sid, "OnFailure") || strcontains(s.Sid, "FailedBatches")]) == 0
+    error_message = "No destination, no grant."
+  }
+}
+
+run "own_queue_and_given_arn_conflict" {
+  command = plan
+  variables {
+    on_failure_destination_arn = "arn:aws:sqs:eu-west-1:123456789012:mine"
+  }
+  expect_failures = [aws_sqs_queue.on_failure]
+}
+
+run "role_inputs" {
+  variables {
+    role_name                 = "fanout-orders"
+    role_path                 = "/service-roles/"
+    role_permissions_boundary = "arn:aws:iam::123456789012:policy/boundary"
+  }
+  assert {
+    condition = (
+      aws_iam_role.this[0].name == "fanout-orders" &&
+      aws_iam_role.this[0].path == "/service-roles/" &&
+      aws_iam_role.this[0].permissions_boundary == "arn:aws:iam::123456789012:policy/boundary"
+    )
+    error_message = "role_name, role_path and role_permissions_boundary must reach the role."
+  }
+}
+
+run "bring_your_own_role" {
+  variables {
+    create_role = false
+    role_arn    = "arn:aws:iam::123456789012:role/platform/fanout"
+  }
+  assert {
+    condition     = length(aws_iam_role.this) == 0 && length(aws_iam_role_policy.this) == 0
+    error_message = "create_role = false must create neither role nor policy."
+  }
+  assert {
+    condition     = aws_lambda_function.this.role == "arn:aws:iam::123456789012:role/platform/fanout" && output.role_arn == "arn:aws:iam::123456789012:role/platform/fanout" && output.role_name == null
+    error_message = "The function must run with the given role."
+  }
+  assert {
+    condition     = toset([for s in jsondecode(output.role_policy_json).Statement : s.Sid]) == toset(["ReadTheStream", "ListStreams", "PublishToTheBus", "DeadLetterUnpublishedEvents", "SendBatchMetadataOnFailure", "WriteOwnLogs"])
+    error_message = "role_policy_json must still give the policy to attach to the own role."
+  }
+}
+
+run "long_names_stay_valid_and_unique_per_region" {
+  variables {
+    name = "a123456789a123456789a123456789a123456789a123456789"
+  }
+  override_data {
+    target = data.aws_region.current
+    values = { name = "ap-southeast-1" }
+  }
+  assert {
+    condition     = aws_iam_role.this[0].name == "a123456789a123456789a123456789a123456789a123456789-ap-s-${substr(sha1("a123456789a123456789a123456789a123456789a123456789-ap-southeast-1"), 0, 8)}"
+    error_message = "A long role name is shortened to 64 characters, got ${aws_iam_role.this[0].name}."
   }
 }

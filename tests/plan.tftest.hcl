@@ -16,7 +16,7 @@ run "policy_and_environment_in_the_plan" {
   providers = { aws = aws.planned }
 
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "PublishToTheBus"]).Resource == ["arn:aws:events:eu-west-1:123456789012:event-bus/fanoutBus"]
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "PublishToTheBus"]).Resource == ["arn:aws:events:eu-west-1:123456789012:event-bus/orders-fanout-bus"]
     error_message = "The planned policy must name the bus."
   }
   assert {

@@ -6,17 +6,12 @@ mock_provider "aws" {
 
 override_resource {
   target = aws_cloudwatch_event_rule.this["paid"]
-  values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/fanoutBus/orders-fanout-paid" }
+  values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/orders-fanout-paid" }
 }
 
 override_resource {
   target = aws_cloudwatch_event_rule.this["removed"]
-  values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/fanoutBus/orders-fanout-removed" }
-}
-
-override_data {
-  target = data.aws_sqs_queue.target["paid/billing"]
-  values = { url = "https://sqs.eu-west-1.amazonaws.com/123456789012/billing" }
+  values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/orders-fanout-removed" }
 }
 
 variables {
@@ -28,17 +23,20 @@ variables {
       targets = {
         billing = {
           arn               = "arn:aws:sqs:eu-west-1:123456789012:billing"
+          type              = "sqs"
           create_permission = true
           dead_letter_arn   = "arn:aws:sqs:eu-west-1:123456789012:billing-dlq"
           retry_policy      = { maximum_event_age_in_seconds = 3600, maximum_retry_attempts = 5 }
         }
         notifier = {
           arn               = "arn:aws:lambda:eu-west-1:123456789012:function:notifier"
+          type              = "lambda"
           create_permission = true
           input_transformer = { input_paths = { id = "$.detail.keys.id" }, input_template = "{\"order\": <id>}" }
         }
         audit = {
           arn               = "arn:aws:sns:eu-west-1:123456789012:audit"
+          type              = "sns"
           create_permission = true
           input_path        = "$.detail"
         }
@@ -62,7 +60,7 @@ variables {
 
 run "rules_on_the_bus" {
   assert {
-    condition     = aws_cloudwatch_event_rule.this["paid"].name == "orders-fanout-paid" && aws_cloudwatch_event_rule.this["paid"].event_bus_name == "fanoutBus"
+    condition     = aws_cloudwatch_event_rule.this["paid"].name == "orders-fanout-paid" && aws_cloudwatch_event_rule.this["paid"].event_bus_name == "orders-fanout-bus"
     error_message = "Rules must be named <name>-<key> on the module's bus."
   }
   assert {
@@ -74,7 +72,7 @@ run "rules_on_the_bus" {
     error_message = "The event pattern must be passed through."
   }
   assert {
-    condition     = output.rule_arns == { paid = "arn:aws:events:eu-west-1:123456789012:rule/fanoutBus/orders-fanout-paid", removed = "arn:aws:events:eu-west-1:123456789012:rule/fanoutBus/orders-fanout-removed" }
+    condition     = output.rule_arns == { paid = "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/orders-fanout-paid", removed = "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/orders-fanout-removed" }
     error_message = "rule_arns must map rule keys to ARNs."
   }
 }
@@ -88,7 +86,7 @@ run "targets_carry_their_settings" {
     condition = (
       aws_cloudwatch_event_target.this["paid/billing"].target_id == "billing" &&
       aws_cloudwatch_event_target.this["paid/billing"].rule == "orders-fanout-paid" &&
-      aws_cloudwatch_event_target.this["paid/billing"].event_bus_name == "fanoutBus" &&
+      aws_cloudwatch_event_target.this["paid/billing"].event_bus_name == "orders-fanout-bus" &&
       aws_cloudwatch_event_target.this["paid/billing"].dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:billing-dlq" &&
       aws_cloudwatch_event_target.this["paid/billing"].retry_policy[0].maximum_retry_attempts == 5 &&
       aws_cloudwatch_event_target.this["paid/billing"].retry_policy[0].maximum_event_age_in_seconds == 3600
@@ -111,19 +109,22 @@ run "targets_carry_their_settings" {
 
 run "permissions_for_sqs_lambda_sns" {
   assert {
-    condition     = keys(aws_sqs_queue_policy.target) == ["paid/billing"] && aws_sqs_queue_policy.target["paid/billing"].queue_url == "https://sqs.eu-west-1.amazonaws.com/123456789012/billing"
-    error_message = "Only the SQS target with create_permission gets a queue policy, on its queue."
+    condition     = keys(aws_sqs_queue_policy.target) == ["billing"] && aws_sqs_queue_policy.target["billing"].queue_url == "https://sqs.eu-west-1.amazonaws.com/123456789012/billing"
+    error_message = "Only the SQS target with create_permission gets a queue policy, on the queue its ARN names."
   }
   assert {
-    condition = jsondecode(aws_sqs_queue_policy.target["paid/billing"].policy).Statement == [{
-      Sid       = "AllowEventBridgeRule"
-      Effect    = "Allow"
-      Principal = { Service = "events.amazonaws.com" }
-      Action    = "sqs:SendMessage"
-      Resource  = "arn:aws:sqs:eu-west-1:123456789012:billing"
-      Condition = { ArnEquals = { "aws:SourceArn" = "arn:aws:events:eu-west-1:123456789012:rule/fanoutBus/orders-fanout-paid" } }
-    }]
-    error_message = "The queue policy must let only this rule send to the queue."
+    condition = jsondecode(aws_sqs_queue_policy.target["billing"].policy) == {
+      Version = "2012-10-17"
+      Statement = [{
+        Sid       = "EventBridgeRule0paid"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = "sqs:SendMessage"
+        Resource  = "arn:aws:sqs:eu-west-1:123456789012:billing"
+        Condition = { ArnEquals = { "aws:SourceArn" = "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/orders-fanout-paid" } }
+      }]
+    }
+    error_message = "The queue policy must let only this rule's events service principal send to the queue, and nothing else."
   }
   assert {
     condition = (
@@ -131,14 +132,139 @@ run "permissions_for_sqs_lambda_sns" {
       aws_lambda_permission.target["paid/notifier"].function_name == "arn:aws:lambda:eu-west-1:123456789012:function:notifier" &&
       aws_lambda_permission.target["paid/notifier"].principal == "events.amazonaws.com" &&
       aws_lambda_permission.target["paid/notifier"].action == "lambda:InvokeFunction" &&
-      aws_lambda_permission.target["paid/notifier"].source_arn == "arn:aws:events:eu-west-1:123456789012:rule/fanoutBus/orders-fanout-paid"
+      aws_lambda_permission.target["paid/notifier"].source_arn == "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/orders-fanout-paid"
     )
     error_message = "The Lambda target must get an invoke permission for this rule only."
   }
   assert {
-    condition     = keys(aws_sns_topic_policy.target) == ["paid/audit"] && jsondecode(aws_sns_topic_policy.target["paid/audit"].policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == "arn:aws:events:eu-west-1:123456789012:rule/fanoutBus/orders-fanout-paid"
-    error_message = "The SNS target must get a topic policy for this rule."
+    condition = keys(aws_sns_topic_policy.target) == ["audit"] && aws_sns_topic_policy.target["audit"].arn == "arn:aws:sns:eu-west-1:123456789012:audit" && jsondecode(aws_sns_topic_policy.target["audit"].policy) == {
+      Version = "2012-10-17"
+      Statement = [{
+        Sid       = "EventBridgeRule0paid"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = "sns:Publish"
+        Resource  = "arn:aws:sns:eu-west-1:123456789012:audit"
+        Condition = { ArnEquals = { "aws:SourceArn" = "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/orders-fanout-paid" } }
+      }]
+    }
+    error_message = "The topic policy must let only this rule's events service principal publish, and nothing else."
   }
+}
+
+run "rules_are_tagged" {
+  variables {
+    tags = { team = "orders" }
+  }
+  assert {
+    condition     = alltrue([for r in aws_cloudwatch_event_rule.this : r.tags == tomap({ team = "orders" })])
+    error_message = "tags must reach every rule."
+  }
+  assert {
+    condition     = output.rule_names == { paid = "orders-fanout-paid", removed = "orders-fanout-removed" }
+    error_message = "rule_names must map rule keys to names."
+  }
+}
+
+run "many_rules_one_queue_one_policy" {
+  variables {
+    rules = {
+      a = { event_pattern = "{\"detail-type\":[\"INSERT\"]}", targets = { shared = { arn = "arn:aws:sqs:eu-west-1:123456789012:shared", type = "sqs", create_permission = true } } }
+      b = { event_pattern = "{\"detail-type\":[\"REMOVE\"]}", targets = { shared = { arn = "arn:aws:sqs:eu-west-1:123456789012:shared", type = "sqs", create_permission = true } } }
+      c = { event_pattern = "{\"detail-type\":[\"MODIFY\"]}", targets = { shared = { arn = "arn:aws:sqs:eu-west-1:123456789012:shared", type = "sqs", create_permission = true } } }
+    }
+  }
+  override_resource {
+    target = aws_cloudwatch_event_rule.this["a"]
+    values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/orders-fanout-a" }
+  }
+  override_resource {
+    target = aws_cloudwatch_event_rule.this["b"]
+    values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/orders-fanout-b" }
+  }
+  override_resource {
+    target = aws_cloudwatch_event_rule.this["c"]
+    values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/orders-fanout-c" }
+  }
+  assert {
+    condition     = keys(aws_sqs_queue_policy.target) == ["shared"]
+    error_message = "A queue fed by three rules must get one policy."
+  }
+  assert {
+    condition = [for st in jsondecode(aws_sqs_queue_policy.target["shared"].policy).Statement : st.Condition.ArnEquals["aws:SourceArn"]] == [
+      "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/orders-fanout-a",
+      "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/orders-fanout-b",
+      "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/orders-fanout-c",
+    ]
+    error_message = "The policy must have one statement per rule, each admitting that rule only."
+  }
+  assert {
+    condition = alltrue([for st in jsondecode(aws_sqs_queue_policy.target["shared"].policy).Statement :
+      st.Principal == { Service = "events.amazonaws.com" } && st.Action == "sqs:SendMessage" && st.Effect == "Allow" && st.Resource == "arn:aws:sqs:eu-west-1:123456789012:shared"
+    ]) && length(distinct([for st in jsondecode(aws_sqs_queue_policy.target["shared"].policy).Statement : st.Sid])) == 3
+    error_message = "Every statement: EventBridge may only SendMessage to this queue; Sids unique."
+  }
+}
+
+run "queue_in_another_account_gets_no_policy" {
+  command = plan
+  variables {
+    rules = {
+      a = { event_pattern = "{\"detail-type\":[\"INSERT\"]}", targets = { billing = { arn = "arn:aws:sqs:eu-west-1:999999999999:billing", type = "sqs", create_permission = true } } }
+    }
+  }
+  expect_failures = [aws_sqs_queue_policy.target]
+}
+
+run "queue_in_another_region_gets_no_policy" {
+  command = plan
+  variables {
+    rules = {
+      a = { event_pattern = "{\"detail-type\":[\"INSERT\"]}", targets = { billing = { arn = "arn:aws:sqs:us-east-1:123456789012:billing", type = "sqs", create_permission = true } } }
+    }
+  }
+  expect_failures = [aws_sqs_queue_policy.target]
+}
+
+run "topic_in_another_account_gets_no_policy" {
+  command = plan
+  variables {
+    rules = {
+      a = { event_pattern = "{\"detail-type\":[\"INSERT\"]}", targets = { audit = { arn = "arn:aws:sns:eu-west-1:999999999999:audit", type = "sns", create_permission = true } } }
+    }
+  }
+  expect_failures = [aws_sns_topic_policy.target]
+}
+
+run "function_in_another_account_gets_no_permission" {
+  command = plan
+  variables {
+    rules = {
+      a = { event_pattern = "{\"detail-type\":[\"INSERT\"]}", targets = { f = { arn = "arn:aws:lambda:eu-west-1:999999999999:function:f", type = "lambda", create_permission = true } } }
+    }
+  }
+  expect_failures = [aws_lambda_permission.target]
+}
+
+run "no_rules_on_another_accounts_bus" {
+  command = plan
+  variables {
+    create_event_bus = false
+    event_bus_name   = "arn:aws:events:eu-west-1:210987654321:event-bus/central"
+    rules            = { a = { event_pattern = "{\"detail-type\":[\"INSERT\"]}" } }
+  }
+  expect_failures = [aws_cloudwatch_event_rule.this]
+}
+
+run "no_archive_on_another_accounts_bus" {
+  command = plan
+  variables {
+    create_event_bus = false
+    event_bus_name   = "arn:aws:events:eu-west-1:210987654321:event-bus/central"
+    archive          = {}
+    rules            = {}
+  }
+  expect_failures = [aws_cloudwatch_event_archive.this]
 }
 
 run "explicit_type_for_arns_known_only_after_apply" {
@@ -159,12 +285,12 @@ run "explicit_type_for_arns_known_only_after_apply" {
   }
 }
 
-run "one_queue_policy_per_queue" {
+run "one_target_key_names_one_queue" {
   command = plan
   variables {
     rules = {
-      a = { event_pattern = "{\"detail-type\":[\"INSERT\"]}", targets = { q = { arn = "arn:aws:sqs:eu-west-1:123456789012:shared", create_permission = true } } }
-      b = { event_pattern = "{\"detail-type\":[\"REMOVE\"]}", targets = { q = { arn = "arn:aws:sqs:eu-west-1:123456789012:shared", create_permission = true } } }
+      a = { event_pattern = "{\"detail-type\":[\"INSERT\"]}", targets = { q = { arn = "arn:aws:sqs:eu-west-1:123456789012:one", type = "sqs", create_permission = true } } }
+      b = { event_pattern = "{\"detail-type\":[\"REMOVE\"]}", targets = { q = { arn = "arn:aws:sqs:eu-west-1:123456789012:two", type = "sqs", create_permission = true } } }
     }
   }
   expect_failures = [aws_sqs_queue_policy.target]

@@ -42,10 +42,76 @@ run "stream_arn_in_another_partition_is_accepted" {
   variables {
     dynamodb_stream_arn = "arn:aws-cn:dynamodb:cn-north-1:123456789012:table/orders/stream/2024-05-01T00:00:00.000"
   }
-  assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "ReadTheStream"]).Resource == [var.dynamodb_stream_arn]
-    error_message = "The stream ARN must be used as given."
+  override_data {
+    target = data.aws_partition.current
+    values = { partition = "aws-cn", dns_suffix = "amazonaws.com.cn" }
   }
+  override_data {
+    target = data.aws_region.current
+    values = { name = "cn-north-1" }
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "ReadTheStream"]).Resource == ["arn:aws-cn:dynamodb:cn-north-1:123456789012:table/orders/stream/*"]
+    error_message = "ARNs in the policy must carry the provider's partition."
+  }
+}
+
+run "rejects_create_permission_without_type" {
+  command = plan
+  variables {
+    rules = {
+      r = { event_pattern = "{\"source\":[\"x\"]}", targets = { q = { arn = "arn:aws:sqs:eu-west-1:123456789012:q", create_permission = true } } }
+    }
+  }
+  expect_failures = [var.rules]
+}
+
+run "rejects_role_arn_not_a_role" {
+  command = plan
+  variables {
+    role_arn = "arn:aws:iam::123456789012:policy/fanout"
+  }
+  expect_failures = [var.role_arn]
+}
+
+run "rejects_permissions_boundary_not_a_policy" {
+  command = plan
+  variables {
+    role_permissions_boundary = "arn:aws:iam::123456789012:role/boundary"
+  }
+  expect_failures = [var.role_permissions_boundary]
+}
+
+run "rejects_role_path_without_slashes" {
+  command = plan
+  variables {
+    role_path = "service-roles"
+  }
+  expect_failures = [var.role_path]
+}
+
+run "rejects_table_name_too_short" {
+  command = plan
+  variables {
+    table_name = "ab"
+  }
+  expect_failures = [var.table_name]
+}
+
+run "rejects_stream_silence_over_a_day" {
+  command = plan
+  variables {
+    stream_silence_alarm_minutes = 1441
+  }
+  expect_failures = [var.stream_silence_alarm_minutes]
+}
+
+run "rejects_own_role_without_its_arn" {
+  command = plan
+  variables {
+    create_role = false
+  }
+  expect_failures = [aws_lambda_function.this]
 }
 
 run "rejects_stream_arn_of_a_table_not_a_stream" {
@@ -368,10 +434,10 @@ run "rejects_filter_pattern_not_json" {
   expect_failures = [var.filter_criteria_patterns]
 }
 
-run "rejects_on_failure_destination_not_sqs_or_sns" {
+run "rejects_on_failure_destination_not_sqs_sns_or_s3" {
   command = plan
   variables {
-    on_failure_destination_arn = "arn:aws:s3:::bucket"
+    on_failure_destination_arn = "arn:aws:lambda:eu-west-1:123456789012:function:sink"
   }
   expect_failures = [var.on_failure_destination_arn]
 }

@@ -8,10 +8,16 @@ mock_data "aws_caller_identity" {
   }
 }
 
-mock_data "aws_sqs_queue" {
+mock_data "aws_region" {
   defaults = {
-    arn = "arn:aws:sqs:eu-west-1:123456789012:target"
-    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/target"
+    name = "eu-west-1"
+  }
+}
+
+mock_data "aws_partition" {
+  defaults = {
+    partition  = "aws"
+    dns_suffix = "amazonaws.com"
   }
 }
 
@@ -36,13 +42,13 @@ mock_resource "aws_cloudwatch_log_group" {
 
 mock_resource "aws_cloudwatch_event_bus" {
   defaults = {
-    arn = "arn:aws:events:eu-west-1:123456789012:event-bus/fanoutBus"
+    arn = "arn:aws:events:eu-west-1:123456789012:event-bus/orders-fanout-bus"
   }
 }
 
 mock_resource "aws_cloudwatch_event_rule" {
   defaults = {
-    arn = "arn:aws:events:eu-west-1:123456789012:rule/fanoutBus/rule"
+    arn = "arn:aws:events:eu-west-1:123456789012:rule/orders-fanout-bus/rule"
   }
 }
 

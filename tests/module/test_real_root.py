@@ -1,0 +1,254 @@
+"""The module in roots that create their tables and queues alongside it, on moto_server.
+
+`terraform test` passes literal ARNs, so it cannot see what breaks when every ARN is
+"known after apply". Here examples/many-tables (two tables, one bus, two module
+instances, a queue fed by two rules, an on-failure queue given by an apply-time ARN) is
+planned, applied, checked for a clean re-plan, and then re-planned with another stream
+view type: only the event source mappings may be replaced, nothing stateful. The other
+examples are planned against the same server, so a broken example fails here, not in a
+user's first plan.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from python_terraform import IsFlagged
+
+from localrun.moto_stack import MotoServer, is_alive, moto_server
+from localrun.tf import PLAN_HAS_CHANGES, PLAN_NO_CHANGES, TerraformRoot
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+# Resources whose replacement loses data or history (parked messages, logs, the bus's
+# rules and archive, the stream itself) or breaks callers that hold their ARN.
+STATEFUL = {
+    "aws_dynamodb_table",
+    "aws_sqs_queue",
+    "aws_cloudwatch_log_group",
+    "aws_cloudwatch_event_bus",
+    "aws_cloudwatch_event_rule",
+    "aws_cloudwatch_event_archive",
+    "aws_lambda_function",
+    "aws_iam_role",
+    "aws_sns_topic",
+}
+MAY_BE_REPLACED = {"aws_lambda_event_source_mapping"}  # it names the stream, whose label changes
+
+PROVIDER_OVERRIDE = """
+provider "aws" {
+  region     = "us-east-1"
+  access_key = "testing"
+  secret_key = "testing"
+
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+
+  endpoints {
+%s
+  }
+}
+"""
+SERVICES = ("cloudwatch", "dynamodb", "events", "iam", "lambda", "logs", "sns", "sqs", "sts")
+
+
+class Root(TerraformRoot):
+    """A root planned to a file and read back as JSON (`terraform show -json`)."""
+
+    def plan_json(self) -> tuple[int, dict[str, Any]]:
+        plan_file = self.working_dir / "test.tfplan"
+        rc, _, _ = self._run(
+            "plan",
+            self._tf.plan,
+            out=str(plan_file),
+            ok=(PLAN_NO_CHANGES, PLAN_HAS_CHANGES),
+        )
+        _, out, _ = self._run(
+            "show", self._tf.cmd, "show", str(plan_file), json=IsFlagged, no_color=IsFlagged
+        )
+        return rc, json.loads(out)
+
+
+def copy_module_with_example(example: str, server: MotoServer, into: Path) -> Path:
+    """The module (its .tf files and zip) and one example below it, as in the repository,
+    with a provider override that sends every call to the local server."""
+    module = into / "module"
+    (module / "dist").mkdir(parents=True)
+    for path in ROOT.glob("*.tf"):
+        shutil.copy(path, module / path.name)
+    shutil.copy(ROOT / "dist" / "fanout.zip", module / "dist" / "fanout.zip")
+    target = module / "examples" / example
+    shutil.copytree(
+        ROOT / "examples" / example,
+        target,
+        ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
+    )
+    endpoints = "\n".join(f'    {s:<10} = "{server.endpoint}"' for s in SERVICES)
+    (target / "moto_override.tf").write_text(PROVIDER_OVERRIDE % endpoints, encoding="utf-8")
+    return target
+
+
+def changes(plan: dict[str, Any]) -> dict[str, list[str]]:
+    """Resource address -> actions, for every resource the plan would touch."""
+    return {
+        rc["address"]: rc["change"]["actions"]
+        for rc in plan.get("resource_changes", [])
+        if rc["change"]["actions"] not in (["no-op"], ["read"])
+    }
+
+
+def replaced(plan: dict[str, Any]) -> dict[str, str]:
+    """Address -> type of every resource the plan deletes (replace = delete + create)."""
+    return {
+        rc["address"]: rc["type"]
+        for rc in plan.get("resource_changes", [])
+        if "delete" in rc["change"]["actions"]
+    }
+
+
+def planned(plan: dict[str, Any], address: str) -> dict[str, Any]:
+    """(after, after_unknown) of one resource change."""
+    for rc in plan["resource_changes"]:
+        if rc["address"] == address:
+            return rc["change"]
+    raise AssertionError(f"{address} not in the plan: {sorted(changes(plan))}")
+
+
+@pytest.fixture(scope="module")
+def server(zips: None, terraform: str) -> Iterator[MotoServer]:
+    with moto_server(log_dir=ROOT / "build") as running:
+        yield running
+    assert not is_alive(running.pid), "moto_server outlived the test module"
+
+
+@pytest.fixture(scope="module")
+def many_tables(server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Root:
+    directory = copy_module_with_example(
+        "many-tables", server, tmp_path_factory.mktemp("many-tables")
+    )
+    root = Root(directory, {"stream_view_type": "KEYS_ONLY"})
+    root.init()
+    return root
+
+
+def test_first_plan_names_everything_though_every_arn_is_unknown(many_tables: Root) -> None:
+    rc, plan = many_tables.plan_json()
+    assert rc == PLAN_HAS_CHANGES
+
+    table = planned(plan, 'aws_dynamodb_table.this["orders"]')
+    assert table["after_unknown"].get("stream_arn") is True, "the stream ARN should be unknown"
+
+    names = {
+        "module.orders.aws_lambda_function.this": ("function_name", "shop-orders-fanout"),
+        'module.others["payments"].aws_lambda_function.this': (
+            "function_name",
+            "shop-payments-fanout",
+        ),
+        "module.orders.aws_sqs_queue.dlq": ("name", "shop-orders-fanout-dlq"),
+        "module.orders.aws_sqs_queue.on_failure[0]": ("name", "shop-orders-fanout-on-failure"),
+        "module.orders.aws_cloudwatch_event_bus.this[0]": ("name", "shop-orders-fanout-bus"),
+        "module.orders.aws_iam_role.this[0]": ("name", "shop-orders-fanout-us-east-1"),
+        "module.orders.aws_cloudwatch_log_group.this": ("name", "/aws/lambda/shop-orders-fanout"),
+    }
+    for address, (attribute, expected) in names.items():
+        assert planned(plan, address)["after"][attribute] == expected, address
+
+    # The first instance's policy names only plan-time ARNs: a reviewer reads it whole.
+    policy = planned(plan, "module.orders.aws_iam_role_policy.this[0]")
+    assert not policy["after_unknown"].get("policy"), "the policy should be known at plan"
+    statements = {s["Sid"]: s for s in json.loads(policy["after"]["policy"])["Statement"]}
+    assert statements["PublishToTheBus"]["Resource"] == [
+        "arn:aws:events:us-east-1:123456789012:event-bus/shop-orders-fanout-bus"
+    ]
+    # Two rules, one queue: one policy; the second table publishes to the first's bus.
+    queue_policies = [a for a in changes(plan) if "aws_sqs_queue_policy" in a]
+    assert queue_policies == ['module.orders.aws_sqs_queue_policy.target["billing"]']
+    assert not any("others" in a and "event_bus" in a for a in changes(plan))
+
+
+def client(server: MotoServer, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # moto's dummy credentials
+    )
+
+
+def test_apply_then_nothing_left_to_change(many_tables: Root, server: MotoServer) -> None:
+    many_tables.apply()
+    rc, plan = many_tables.plan_json()
+    assert rc == PLAN_NO_CHANGES, f"drift right after apply: {changes(plan)}"
+    outputs = many_tables.outputs()
+    assert outputs["event_bus_name"] == "shop-orders-fanout-bus"
+    assert set(outputs["function_names"]) == {"orders", "payments"}
+    payments = client(server, "lambda").get_function_configuration(
+        FunctionName=outputs["function_names"]["payments"]
+    )
+    env = payments["Environment"]["Variables"]
+    assert env["EVENT_BUS_NAME"] == "shop-orders-fanout-bus"
+    assert env["EVENT_SOURCE"] == "dynamodb.shop-payments"
+    assert env["PUBLISH_CONCURRENCY"] == "10"
+    mappings = client(server, "lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert len(mappings) == 2
+    assert {m.get("StartingPosition") for m in mappings} == {"TRIM_HORIZON"}
+
+
+def test_the_shared_queue_admits_both_rules(many_tables: Root, server: MotoServer) -> None:
+    sqs = client(server, "sqs")
+    url = many_tables.output("billing_queue_url")
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+    )
+    sources = sorted(s["Condition"]["ArnEquals"]["aws:SourceArn"] for s in policy["Statement"])
+    assert sources == [
+        "arn:aws:events:us-east-1:123456789012:rule/shop-orders-fanout-bus/shop-orders-fanout-order-paid",
+        "arn:aws:events:us-east-1:123456789012:rule/shop-orders-fanout-bus/shop-orders-fanout-payment-settled",
+    ]
+
+
+def test_stream_view_change_replaces_only_the_mappings(many_tables: Root) -> None:
+    changed = Root(
+        many_tables.working_dir,
+        {"stream_view_type": "NEW_AND_OLD_IMAGES"},
+        state=many_tables.state,
+    )
+    rc, plan = changed.plan_json()
+    assert rc == PLAN_HAS_CHANGES
+    gone = replaced(plan)
+    stateful = {a: t for a, t in gone.items() if t in STATEFUL}
+    assert not stateful, f"a stream change would replace stateful resources: {stateful}"
+    assert set(gone.values()) <= MAY_BE_REPLACED, f"unexpected replacements: {gone}"
+    touched = changes(plan)
+    assert touched['aws_dynamodb_table.this["orders"]'] == ["update"]
+    print(f"stream view change: {len(gone)} replaced ({sorted(gone)}); {len(touched)} changed")
+
+    changed.apply()
+    rc, plan = changed.plan_json()
+    assert rc == PLAN_NO_CHANGES, f"drift after the stream change: {changes(plan)}"
+
+
+@pytest.mark.parametrize("example", ["complete", "existing-bus"])
+def test_example_plans(
+    example: str, server: MotoServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    directory = copy_module_with_example(example, server, tmp_path_factory.mktemp(example))
+    if example == "complete":
+        consumer = ROOT / "examples" / "complete" / "build" / "consumer.zip"
+        (directory / "build").mkdir(exist_ok=True)
+        shutil.copy(consumer, directory / "build" / "consumer.zip")
+    root = Root(directory)
+    root.init()
+    rc, plan = root.plan_json()
+    assert rc == PLAN_HAS_CHANGES
+    assert planned(plan, "module.fanout.aws_lambda_function.this")["after"]["function_name"]
