@@ -1,22 +1,25 @@
 # Claim-check for events too large for the bus (or for the targets behind it): the
 # function stores the whole event in S3 and publishes a pointer event instead of
 # dead-lettering it. The bucket is the user's (large_event_bucket) or created here.
-# Counts depend only on the bucket name input being set and on a bool, both known at plan.
+# Counts depend only on the bucket name input being set and on bools, all known at plan;
+# the created bucket's name is built from plan-time values too, so the first plan shows
+# the whole policy.
 
 locals {
   create_large_event_bucket = var.create_large_event_bucket
   claim_check_enabled       = var.create_large_event_bucket || var.large_event_bucket != null
 
+  # Bucket names are global, lowercase, at most 63 characters: a readable part of the
+  # name, a hash of the whole name, the account and the region.
+  large_event_bucket_name = join("-", [
+    trim(substr(replace(lower(local.name), "/[^a-z0-9-]/", "-"), 0, 16), "-"),
+    substr(sha1(local.name), 0, 6), "large", local.account_id, local.region,
+  ])
   large_event_bucket = (
-    var.create_large_event_bucket ? aws_s3_bucket.large_events[0].bucket : var.large_event_bucket
+    var.create_large_event_bucket ? local.large_event_bucket_name : var.large_event_bucket
   )
-  large_event_bucket_arn = (
-    var.create_large_event_bucket ? aws_s3_bucket.large_events[0].arn : "arn:${local.partition}:s3:::${coalesce(var.large_event_bucket, "-")}"
-  )
+  large_event_bucket_arn  = "arn:${local.partition}:s3:::${coalesce(local.large_event_bucket, "-")}"
   large_event_objects_arn = "${local.large_event_bucket_arn}/${var.large_event_prefix}*"
-
-  # Bucket names are lowercase; bucket_prefix takes at most 37 characters.
-  large_event_bucket_prefix = "${trim(substr(replace(lower(local.name), "/[^a-z0-9-]/", "-"), 0, 30), "-")}-large-"
 
   claim_check_environment = local.claim_check_enabled ? {
     LARGE_EVENT_BUCKET = local.large_event_bucket
@@ -40,6 +43,11 @@ locals {
       Resource = [var.large_event_kms_key_arn]
     }],
   )
+
+  large_event_writer_policy_json = jsonencode({
+    Version   = "2012-10-17"
+    Statement = local.claim_check_statements
+  })
 
   large_event_reader_policy_json = jsonencode({
     Version = "2012-10-17"
@@ -68,9 +76,16 @@ resource "aws_s3_bucket" "large_events" {
   #checkov:skip=CKV_AWS_145:SSE-KMS with a customer key is an input (large_event_kms_key_arn); SSE-S3 otherwise.
   count = local.create_large_event_bucket ? 1 : 0
 
-  bucket_prefix = local.large_event_bucket_prefix
+  bucket        = local.large_event_bucket_name
   force_destroy = true # holds only copies of events that expire anyway
   tags          = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.large_event_bucket == null
+      error_message = "Set either large_event_bucket (an existing bucket) or create_large_event_bucket = true, not both."
+    }
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "large_events" {
@@ -115,21 +130,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "large_events" {
   }
 }
 
-# Its own policy, so the main policy stays as it is when claim-check is off.
+# Its own policy on the module's role, so the main policy stays as it is when claim-check
+# is off. With create_role = false, attach the large_event_writer_policy_json output to your role.
 resource "aws_iam_role_policy" "claim_check" {
-  count = local.claim_check_enabled ? 1 : 0
+  count = local.claim_check_enabled && var.create_role ? 1 : 0
 
-  name = "fanout-large-events"
-  role = aws_iam_role.this.id
-  policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = local.claim_check_statements
-  })
-
-  lifecycle {
-    precondition {
-      condition     = !(var.create_large_event_bucket && var.large_event_bucket != null)
-      error_message = "Set either large_event_bucket (an existing bucket) or create_large_event_bucket = true, not both."
-    }
-  }
+  name   = "fanout-large-events"
+  role   = aws_iam_role.this[0].id
+  policy = local.large_event_writer_policy_json
 }

@@ -21,15 +21,6 @@ override_resource {
   }
 }
 
-override_resource {
-  target = aws_s3_bucket.large_events
-  values = {
-    id     = "orders-fanout-large-20261126"
-    bucket = "orders-fanout-large-20261126"
-    arn    = "arn:aws:s3:::orders-fanout-large-20261126"
-  }
-}
-
 variables {
   dynamodb_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2024-05-01T00:00:00.000"
 }
@@ -73,7 +64,7 @@ run "existing_bucket_gets_put_object_on_the_prefix_only" {
     error_message = "The function may only s3:PutObject under the prefix: ${aws_iam_role_policy.claim_check[0].policy}"
   }
   assert {
-    condition     = aws_iam_role_policy.claim_check[0].role == aws_iam_role.this.id
+    condition     = aws_iam_role_policy.claim_check[0].role == aws_iam_role.this[0].id
     error_message = "The S3 policy must be on the function's role."
   }
   assert {
@@ -85,7 +76,7 @@ run "existing_bucket_gets_put_object_on_the_prefix_only" {
     error_message = "MAX_EVENT_SIZE is set only when max_event_size is."
   }
   assert {
-    condition     = !strcontains(aws_iam_role_policy.this.policy, "s3:")
+    condition     = !strcontains(aws_iam_role_policy.this[0].policy, "s3:")
     error_message = "The main policy must not gain S3 permissions."
   }
   assert {
@@ -107,8 +98,12 @@ run "created_bucket_is_private_encrypted_and_expiring" {
   }
 
   assert {
-    condition     = startswith(aws_s3_bucket.large_events[0].bucket_prefix, "orders-fanout-large-") && length(aws_s3_bucket.large_events[0].bucket_prefix) <= 37
-    error_message = "The bucket name must start with <name>-large- (at most 37 characters)."
+    condition     = aws_s3_bucket.large_events[0].bucket == "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-large-123456789012-eu-west-1"
+    error_message = "The bucket name must be <name>-<hash>-large-<account>-<region>, got ${aws_s3_bucket.large_events[0].bucket}."
+  }
+  assert {
+    condition     = length(aws_s3_bucket.large_events[0].bucket) <= 63
+    error_message = "Bucket names have at most 63 characters."
   }
   assert {
     condition = (
@@ -128,11 +123,11 @@ run "created_bucket_is_private_encrypted_and_expiring" {
     error_message = "Objects under the prefix must expire after large_event_expiration_days."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.claim_check[0].policy).Statement == [{ Sid = "StoreLargeEvents", Effect = "Allow", Action = ["s3:PutObject"], Resource = ["arn:aws:s3:::orders-fanout-large-20261126/claims/*"] }]
+    condition     = jsondecode(aws_iam_role_policy.claim_check[0].policy).Statement == [{ Sid = "StoreLargeEvents", Effect = "Allow", Action = ["s3:PutObject"], Resource = ["arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}/claims/*"] }]
     error_message = "PutObject must be on the created bucket's prefix only: ${aws_iam_role_policy.claim_check[0].policy}"
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET"] == "orders-fanout-large-20261126" && output.large_event_bucket == "orders-fanout-large-20261126"
+    condition     = aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET"] == aws_s3_bucket.large_events[0].bucket && output.large_event_bucket == aws_s3_bucket.large_events[0].bucket
     error_message = "The function must write to the created bucket."
   }
 }
@@ -190,7 +185,7 @@ run "bucket_given_and_created_is_refused" {
     large_event_bucket        = "my-large-events"
     create_large_event_bucket = true
   }
-  expect_failures = [aws_iam_role_policy.claim_check]
+  expect_failures = [aws_s3_bucket.large_events]
 }
 
 run "bucket_arn_is_refused" {
@@ -215,4 +210,39 @@ run "cap_is_validated" {
     max_event_size = 2000000
   }
   expect_failures = [var.max_event_size]
+}
+
+run "long_names_keep_the_bucket_name_valid" {
+  command = plan
+  variables {
+    name                      = "A_Very_Long-Function-Name-That-Goes-On-And-On-50"
+    create_large_event_bucket = true
+  }
+
+  assert {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", aws_s3_bucket.large_events[0].bucket))
+    error_message = "The bucket name must be a valid S3 name, got ${aws_s3_bucket.large_events[0].bucket}."
+  }
+}
+
+run "own_role_gets_the_policy_as_an_output" {
+  command = plan
+  variables {
+    create_role        = false
+    role_arn           = "arn:aws:iam::123456789012:role/my-fanout"
+    large_event_bucket = "my-large-events"
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.claim_check) == 0
+    error_message = "No policy is attached when the role is the user's."
+  }
+  assert {
+    condition     = jsondecode(output.large_event_writer_policy_json).Statement == [{ Sid = "StoreLargeEvents", Effect = "Allow", Action = ["s3:PutObject"], Resource = ["arn:aws:s3:::my-large-events/large-events/*"] }]
+    error_message = "large_event_writer_policy_json must be the claim-check policy for the user's role."
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET"] == "my-large-events"
+    error_message = "The function must still learn the bucket."
+  }
 }
