@@ -1,7 +1,7 @@
 # A table with a stream, the fan-out module, and two consumers behind their own rules:
 # a Lambda function that logs every change, and an SQS queue that gets paid orders.
 #
-#   make package                                                     # ../../dist/fanout.zip
+#   make -C ../.. venv        # dist/fanout.zip ships with the module; `make package` only after changing the handler
 #   ../../.venv/bin/python ../../tools/package.py consumer build/consumer.zip
 #   terraform init && terraform apply
 
@@ -35,6 +35,7 @@ module "fanout" {
   source = "../../"
 
   dynamodb_stream_arn = aws_dynamodb_table.orders.stream_arn
+  table_name          = aws_dynamodb_table.orders.name
   name                = "${var.name}-fanout"
   event_bus_name      = "${var.name}-bus"
   archive             = { retention_days = 7 }

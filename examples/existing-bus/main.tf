@@ -27,6 +27,7 @@ module "fanout" {
   source = "../../"
 
   dynamodb_stream_arn = aws_dynamodb_table.orders.stream_arn
+  table_name          = aws_dynamodb_table.orders.name
   create_event_bus    = false
   event_bus_name      = var.event_bus_name
 

@@ -45,6 +45,7 @@ locals {
 }
 
 resource "aws_dynamodb_table" "orders" {
+  #checkov:skip=CKV_AWS_119:Local demo table on moto_server; a customer managed key would need KMS, which the demo does not run.
   name             = var.name
   billing_mode     = "PAY_PER_REQUEST"
   hash_key         = "pk"
@@ -54,6 +55,10 @@ resource "aws_dynamodb_table" "orders" {
   attribute {
     name = "pk"
     type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
   }
 }
 
@@ -81,6 +86,7 @@ module "fanout" {
   source = "../../"
 
   dynamodb_stream_arn = aws_dynamodb_table.orders.stream_arn
+  table_name          = aws_dynamodb_table.orders.name
   name                = "${var.name}-fanout"
   event_bus_name      = local.bus_name
   max_event_bytes     = var.max_event_bytes

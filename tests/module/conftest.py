@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ("complete", "existing-bus")
+EXAMPLES = ("complete", "existing-bus", "many-tables", "local")
 FANOUT_ZIP = ROOT / "dist" / "fanout.zip"
 CONSUMER_ZIP = ROOT / "examples" / "complete" / "build" / "consumer.zip"
 
