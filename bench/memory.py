@@ -1,38 +1,70 @@
-"""Peak memory of one invocation with a large batch (run in its own process).
+"""Peak memory of one invocation, measured as Lambda runs it (in its own process).
 
-    python -m bench.memory RECORDS ITEM_BYTES
-prints the peak resident set size in MiB after imports, with the event built
-(as the Lambda runtime holds it), and after the handler ran.
+    python -m bench.memory PAYLOAD_FILE
+reads the invocation payload as bytes and parses it with json.loads, as the
+Lambda runtime does, then runs the handler on it with a real (stubbed-send)
+events client. Prints the peak resident set size in MiB: after imports and
+the client; the peak while parsing; the resident size with the event parsed;
+the peak while the handler ran; the invocation's peak; the payload bytes.
+The handler's overhead is its peak less the resident size with the event.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import sys
 from pathlib import Path
 
-from bench.fake_eventbridge import fake_eventbridge
-from bench.strategies import events_client, fanout
-from bench.workload import batch
+from bench.hot_path import Context, stubbed_runtime
+from fanout.handler import process
+from fanout.settings import Settings
+
+SETTINGS = Settings(event_bus_name="fanoutBus", dlq_url="https://sqs.us-east-1.amazonaws.com/1/q")
+
+
+def _status_mib(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def peak_mib() -> float:
     """This process's peak RSS (VmHWM; ru_maxrss would carry the parent's over exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    return _status_mib("VmHWM")
+
+
+def rss_mib() -> float:
+    return _status_mib("VmRSS")
+
+
+def reset_peak() -> bool:
+    """Start VmHWM again from the current RSS (Linux: clear_refs 5), if allowed."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def main() -> None:
-    records, item_bytes = int(sys.argv[1]), int(sys.argv[2])
-    after_imports = peak_mib()
-    with fake_eventbridge(latency_ms=0) as server:
-        client = events_client(server.url)
-        event = batch(records, item_bytes)
-        with_event = peak_mib()
-        fanout(client, event)
-        assert server.stats()[1] == records
-    print(f"{after_imports:.1f} {with_event:.1f} {peak_mib():.1f}")
+    runtime = stubbed_runtime(SETTINGS)
+    after_init = peak_mib()
+    payload = Path(sys.argv[1]).read_bytes()
+    event = json.loads(payload)  # the runtime keeps the payload bytes during the invocation
+    parse_peak = peak_mib()
+    with_event = rss_mib()
+    reset_peak()  # else the handler's peak hides under json.loads's
+    with contextlib.redirect_stdout(io.StringIO()):
+        response = process(event, Context(), runtime)
+    assert response == {"batchItemFailures": []}, response
+    handler_peak = peak_mib()
+    print(
+        f"{after_init:.1f} {parse_peak:.1f} {with_event:.1f} {handler_peak:.1f} "
+        f"{max(parse_peak, handler_peak):.1f} {len(payload)}"
+    )
 
 
 if __name__ == "__main__":

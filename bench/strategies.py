@@ -23,14 +23,14 @@ BUS = "fanoutBus"
 SETTINGS = Settings(event_bus_name=BUS, dlq_url="https://sqs.local/1/dlq")
 
 
-def events_client(url: str) -> Any:
+def events_client(url: str, concurrency: int = SETTINGS.publish_concurrency) -> Any:
     return boto3.client(
         "events",
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id="bench",
         aws_secret_access_key="bench",
-        config=client_config(SETTINGS.publish_concurrency),
+        config=client_config(concurrency),
     )
 
 
@@ -58,11 +58,11 @@ def chunks_of_ten(client: Any, event: dict[str, Any]) -> None:
         client.put_events(Entries=entries[start : start + 10])
 
 
-def fanout(client: Any, event: dict[str, Any]) -> None:
+def fanout(client: Any, event: dict[str, Any], settings: Settings = SETTINGS) -> None:
     runtime = Runtime(
-        SETTINGS,
-        Publisher(client, BUS, SETTINGS.max_attempts, SETTINGS.publish_concurrency),
-        DeadLetterQueue(None, SETTINGS.dlq_url, SETTINGS.dlq_max_bytes, BUS),
+        settings,
+        Publisher(client, BUS, settings.max_attempts, settings.publish_concurrency),
+        DeadLetterQueue(None, settings.dlq_url, settings.dlq_max_bytes, BUS),
     )
     with contextlib.redirect_stdout(io.StringIO()):  # the handler's EMF log line
         response = process(event, None, runtime)

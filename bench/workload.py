@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/Orders/stream/2026-11-26T00:00:00.000"
@@ -41,3 +42,52 @@ def record(seq: int, item_bytes: int) -> dict[str, Any]:
 
 def batch(count: int, item_bytes: int) -> dict[str, Any]:
     return {"Records": [record(i, item_bytes) for i in range(count)]}
+
+
+def dense_record(seq: int, item_bytes: int) -> dict[str, Any]:
+    """A NEW_IMAGE INSERT of an attribute-dense item of about item_bytes.
+
+    Many small attributes of every common type (strings, numbers, booleans,
+    maps, lists, string sets), as a wide table row is: the worst case for
+    the Python objects an event becomes, per byte of payload.
+    """
+    keys = {"pk": {"S": f"tenant-{seq % 50}"}, "sk": {"S": f"order#{seq:08d}"}}
+    image: dict[str, Any] = dict(keys)
+    i = 0
+    while len(json.dumps(image)) < item_bytes - 120:
+        kind = i % 6
+        if kind == 0:
+            image[f"s{i}"] = {"S": f"value-{seq}-{i}"}
+        elif kind == 1:
+            image[f"n{i}"] = {"N": f"{(seq * 31 + i) % 100000}.{i % 100:02d}"}
+        elif kind == 2:
+            image[f"b{i}"] = {"BOOL": bool((seq + i) % 2)}
+        elif kind == 3:
+            image[f"m{i}"] = {"M": {"q": {"N": str(i)}, "u": {"S": "EA"}}}
+        elif kind == 4:
+            image[f"l{i}"] = {"L": [{"N": str(i)}, {"S": "x"}]}
+        else:
+            image[f"t{i}"] = {"SS": [f"tag{i}", f"tag{i + 1}"]}
+        i += 1
+    return {
+        "eventID": f"{seq:032x}",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": STREAM_ARN,
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1764115200 + seq // 100,
+            "Keys": keys,
+            "NewImage": image,
+            "SequenceNumber": f"{seq:021d}",
+            "SizeBytes": item_bytes,
+            "StreamViewType": "NEW_IMAGE",
+        },
+    }
+
+
+def dense_payload(count: int, item_bytes: int) -> bytes:
+    """The invocation payload Lambda would hand the runtime, as bytes."""
+    records = [dense_record(i, item_bytes) for i in range(count)]
+    return json.dumps({"Records": records}, separators=(",", ":")).encode()

@@ -22,11 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from fanout import limits
+from fanout.attribute_values import number, to_json
 from fanout.deadline import CallTimedOut, Deadline
-from fanout.records import Entry, number, to_json
+from fanout.records import Entry
 
 POINTER_FIELD = "claimCheck"
 IMAGE_FIELDS = ("newImage", "oldImage")
@@ -184,7 +185,7 @@ class ClaimCheck:
                     "KMS.AccessDeniedException",
                 ):
                     return error  # another attempt cannot succeed
-            except BotoCoreError as exc:
+            except Exception as exc:  # connection errors and anything else: the record is parked
                 error = f"{type(exc).__name__}: {exc}"
         return error
 

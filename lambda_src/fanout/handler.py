@@ -6,6 +6,7 @@ Lambda, on first use elsewhere) and reused by every invocation.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -38,14 +39,21 @@ class Runtime:
     claim_check: ClaimCheck | None = None  # with LARGE_EVENT_BUCKET
 
 
+_VALIDATE = Config(parameter_validation=True)  # the DLQ path is rare: keep botocore's checks
+
+
 def client_config(concurrency: int) -> Config:
-    """botocore retries off (we retry per entry), short timeouts, one pool slot per thread."""
+    """botocore retries off (we retry per entry), short timeouts, one pool slot per thread.
+
+    Parameter validation is off: PutEvents entries are built and measured by
+    records and batching, and botocore's walk over them costs µs per record.
+    """
     return Config(
         retries={"mode": "standard", "total_max_attempts": 1},
         connect_timeout=CONNECT_TIMEOUT_S,
         read_timeout=READ_TIMEOUT_S,
         max_pool_connections=max(10, concurrency),
-        parameter_validation=False,  # sizes and shapes are checked by batching and records
+        parameter_validation=False,
     )
 
 
@@ -57,6 +65,7 @@ def build_runtime(settings: Settings, session: Any = None) -> Runtime:
     session = session or boto3.session.Session()
     config = client_config(settings.publish_concurrency)
     events = session.client("events", region_name=settings.event_bus_region, config=config)
+    _build_user_agent_once(events)
     return Runtime(
         settings=settings,
         publisher=Publisher(
@@ -67,7 +76,7 @@ def build_runtime(settings: Settings, session: Any = None) -> Runtime:
             settings.dlq_url,
             settings.dlq_max_bytes,
             settings.event_bus_name,
-            factory=lambda: session.client("sqs", config=config),
+            factory=lambda: session.client("sqs", config=config.merge(_VALIDATE)),
         ),
         claim_check=(
             ClaimCheck(
@@ -79,6 +88,20 @@ def build_runtime(settings: Settings, session: Any = None) -> Runtime:
             else None
         ),
     )
+
+
+def _build_user_agent_once(client: Any) -> None:
+    """botocore builds the User-Agent header twice per request; once is enough.
+
+    The second build, just before sending, only adds usage-feature codes to
+    the header. It costs several µs per record on the hot path. If this
+    botocore has no such hook, nothing changes.
+    """
+    creator = getattr(client, "_user_agent_creator", None)
+    rebuild = getattr(creator, "rebuild_and_replace_user_agent_handler", None)
+    if rebuild is not None:
+        service_id = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.unregister(f"request-created.{service_id}", rebuild)
 
 
 _runtime: Runtime | None = None
@@ -108,6 +131,20 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, list]:
 def process(event: Any, context: Any, rt: Runtime) -> dict[str, list]:
     """Publish every record or park it; report the rest. Never raises for bad input."""
     started = time.perf_counter()
+    # The event and the clients outlive the invocation's work: frozen, the
+    # garbage collector does not scan them again and again while thousands
+    # of short-lived objects are made (it nearly doubled conversion time).
+    gc.freeze()
+    try:
+        response, counts = _process(event, context, rt)
+    finally:
+        gc.unfreeze()
+    duration_ms = (time.perf_counter() - started) * 1000
+    metrics.emit(counts, _function_name(context), duration_ms)
+    return response
+
+
+def _process(event: Any, context: Any, rt: Runtime) -> tuple[dict[str, list], metrics.Counts]:
     deadline = Deadline.from_context(context)
     records, problem = _records_of(event)
     counts = metrics.Counts(records=len(records))
@@ -115,9 +152,7 @@ def process(event: Any, context: Any, rt: Runtime) -> dict[str, list]:
         response = _bad_event(event, problem, rt, deadline, counts)
     else:
         response = _fan_out(records, rt, deadline, counts)
-    duration_ms = (time.perf_counter() - started) * 1000
-    metrics.emit(counts, _function_name(context), duration_ms)
-    return response
+    return response, counts
 
 
 def _fan_out(

@@ -8,35 +8,40 @@ from __future__ import annotations
 
 import base64
 import functools
-import json
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fanout import limits
+from fanout.attribute_values import (  # re-exported: the conversion's public names
+    MalformedRecord,
+    changed_attributes,
+    number,
+    short_repr,
+    to_json,
+    unmarshal,
+    unmarshal_item,
+)
 from fanout.settings import Settings
 
-_JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
+__all__ = [
+    "Entry",
+    "MalformedRecord",
+    "StreamRecord",
+    "changed_attributes",
+    "convert",
+    "decode",
+    "number",
+    "sequence_number_of",
+    "table_name_of",
+    "to_json",
+    "unmarshal",
+    "unmarshal_item",
+]
+
 _TABLE_ARN = re.compile(r"(arn:[^:]+:dynamodb:[^:]*:[^:]*:table/([^/]+))(?:/stream/.*)?")
-# Placeholder for a number that a float cannot carry exactly; the nonce makes a
-# collision with item text impossible in practice.
-_NONCE = secrets.token_hex(8)
-_EXACT_PREFIX = f"\x00{_NONCE}:"
-_EXACT_PATTERN = re.compile(r'"\\u0000' + _NONCE + r':([^"\\]+)\\u0000"')
-
-
-# "For the JSON number (integer) data type, the constraints are: a minimum
-# value of -9,223,372,036,854,775,808 and a maximum value of
-# 9,223,372,036,854,775,807." (EventBridge API Reference, PutEvents)
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
-
-class MalformedRecord(ValueError):
-    """The stream record is not a DynamoDB stream record we can convert."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,23 +97,26 @@ def sequence_number_of(raw: Any) -> str | None:
 
 def decode(index: int, raw: Any) -> StreamRecord:
     """Check the record's shape and pull out its metadata."""
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise MalformedRecord(f"record is a {type(raw).__name__}, not an object")
     ddb = raw.get("dynamodb")
-    if not isinstance(ddb, Mapping):
+    if type(ddb) is not dict and not isinstance(ddb, Mapping):
         raise MalformedRecord("record has no 'dynamodb' section")
     event_name = raw.get("eventName")
     if not isinstance(event_name, str) or event_name not in limits.EVENT_NAMES:
-        raise MalformedRecord(f"unknown eventName {_short(event_name)}")
-    sequence = sequence_number_of(raw)
-    if sequence is None:
+        raise MalformedRecord(f"unknown eventName {short_repr(event_name)}")
+    sequence = ddb.get("SequenceNumber")
+    if type(sequence) is not str or not sequence:
         raise MalformedRecord("record has no dynamodb.SequenceNumber")
-    if not isinstance(ddb.get("Keys"), Mapping):
+    keys = ddb.get("Keys")
+    if type(keys) is not dict and not isinstance(keys, Mapping):
         raise MalformedRecord("record has no dynamodb.Keys")
     source_arn = raw.get("eventSourceARN")
     table = _table_of(source_arn) if isinstance(source_arn, str) else None
     if table is None:
-        raise MalformedRecord(f"eventSourceARN {_short(source_arn)} is not a DynamoDB table ARN")
+        raise MalformedRecord(
+            f"eventSourceARN {short_repr(source_arn)} is not a DynamoDB table ARN"
+        )
     return StreamRecord(
         index=index,
         raw=raw,
@@ -143,10 +151,17 @@ def _created(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value.astimezone(UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC)
+        return _from_epoch(value)
     raise MalformedRecord(f"ApproximateCreationDateTime {value!r} is not epoch seconds")
 
 
+@functools.lru_cache(maxsize=1024)
+def _from_epoch(seconds: float) -> datetime:
+    """Records of one batch share few distinct seconds: each is converted once."""
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+@functools.lru_cache(maxsize=1024)
 def _iso(moment: datetime) -> str:
     text = moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
     return text.replace("+00:00", "Z")
@@ -217,131 +232,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.timestamp()
     return value
-
-
-def changed_attributes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """Top-level attribute names whose values differ, sorted, removed ones included."""
-    names = old.keys() | new.keys()
-    return sorted(name for name in names if old.get(name) != new.get(name))
-
-
-def unmarshal_item(item: Any) -> dict[str, Any]:
-    """A DynamoDB JSON item (attribute name → typed value) as plain JSON values."""
-    if not isinstance(item, Mapping):
-        raise MalformedRecord(f"image is a {type(item).__name__}, not a map")
-    return {name: unmarshal(value) for name, value in item.items()}
-
-
-def unmarshal(value: Any) -> Any:
-    """One DynamoDB typed value (e.g. {"N": "1"}) as a plain JSON value."""
-    if not isinstance(value, Mapping) or len(value) != 1:
-        raise MalformedRecord(f"not a DynamoDB attribute value: {_short(value)}")
-    (kind, inner), *_ = value.items()
-    try:
-        return _UNMARSHAL[kind](inner)
-    except KeyError:
-        raise MalformedRecord(f"unknown DynamoDB type {kind!r}") from None
-    except (TypeError, AttributeError, ValueError) as exc:
-        if isinstance(exc, MalformedRecord):
-            raise
-        raise MalformedRecord(f"bad {kind} value {_short(inner)}") from None
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _string(inner: Any) -> str:
-    if not isinstance(inner, str):
-        raise TypeError
-    return inner
-
-
-def number(text: Any) -> int | float | str:
-    """A DynamoDB number with every stored digit kept.
-
-    Integers in the int64 range become Python ints, and floats are used only
-    when they carry the exact value; anything else (e.g. 38 significant
-    digits) becomes a placeholder that ``to_json`` writes back as the digits.
-    """
-    if not isinstance(text, str):
-        raise TypeError
-    if not _JSON_NUMBER.fullmatch(text):
-        try:
-            text = _decimal_text(Decimal(text))
-        except InvalidOperation:
-            raise ValueError(text) from None
-    if "." not in text and "e" not in text and "E" not in text:
-        value = int(text)
-        if _INT64_MIN <= value <= _INT64_MAX:
-            return value
-        # PutEvents takes JSON integers only in the int64 range: keep the
-        # digits, in exponent notation (e.g. 1.2345…E+37).
-        mantissa, exponent = format(Decimal(text), "E").split("E")
-        if "." in mantissa:
-            mantissa = mantissa.rstrip("0").rstrip(".")
-        return f"{_EXACT_PREFIX}{mantissa}E{exponent}\x00"
-    as_float = float(text)
-    if Decimal(repr(as_float)) == Decimal(text):
-        return as_float
-    return _EXACT_PREFIX + text + "\x00"
-
-
-def _decimal_text(value: Decimal) -> str:
-    """A JSON-number spelling of a Decimal (for inputs like '+1' or '.5')."""
-    if not value.is_finite():
-        raise InvalidOperation
-    text = format(value, "f") if abs(value.adjusted()) < 40 else format(value, "E")
-    return text if _JSON_NUMBER.fullmatch(text) else format(value, "E")
-
-
-def _binary(inner: Any) -> str:
-    if isinstance(inner, bytes | bytearray):
-        return base64.b64encode(inner).decode("ascii")
-    if not isinstance(inner, str):
-        raise TypeError
-    return inner  # Lambda already delivers binary as base64 text
-
-
-def _bool(inner: Any) -> bool:
-    if not isinstance(inner, bool):
-        raise TypeError
-    return inner
-
-
-def _list(inner: Any) -> list[Any]:
-    if not isinstance(inner, list):
-        raise TypeError
-    return [unmarshal(v) for v in inner]
-
-
-def _set(convert_one: Any) -> Any:
-    def convert_set(inner: Any) -> list[Any]:
-        if not isinstance(inner, list | tuple | set | frozenset):
-            raise TypeError
-        return [convert_one(v) for v in inner]
-
-    return convert_set
-
-
-_UNMARSHAL: dict[str, Any] = {
-    "S": _string,
-    "N": number,
-    "B": _binary,
-    "BOOL": _bool,
-    "NULL": lambda inner: None,
-    "L": _list,
-    "M": unmarshal_item,
-    "SS": _set(_string),
-    "NS": _set(number),
-    "BS": _set(_binary),
-}
-
-
-def to_json(value: Any) -> str:
-    """Compact JSON, UTF-8 kept as is, exact numbers restored from placeholders."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    if "\\u0000" + _NONCE in text:
-        text = _EXACT_PATTERN.sub(r"\1", text)
-    return text

@@ -147,10 +147,8 @@ class _Reader:
         raw = self._get(name)
         if raw is None:
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            value = None
+        # int() also takes "+3", "3_0", " 3" and other scripts' digits ("٣"): not here.
+        value = int(raw) if raw.isascii() and raw.isdigit() else None
         if value is None or not low <= value <= high:
             self.problems.append(f"{name}={raw!r} must be a whole number from {low} to {high}")
             return default

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError, ParamValidationError
 
 from fanout import handler
 from fanout.dead_letter import MALFORMED, TOO_LARGE
@@ -175,3 +177,38 @@ def test_a_malformed_record_with_a_strange_event_name_is_still_parked(
     assert len(message["Body"]) <= 262144
     assert set(message["MessageAttributes"]) == {"reason", "table"}
     assert json.loads(message["Body"])["reason"] == MALFORMED
+
+
+class CountingSession:
+    """A boto3 session that records which clients are built."""
+
+    def __init__(self) -> None:
+        self.session = boto3.session.Session()
+        self.built: list[str] = []
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        self.built.append(service)
+        return self.session.client(service, **kwargs)
+
+
+def test_the_sqs_client_is_built_only_when_a_record_needs_parking(stack: Stack) -> None:
+    session = CountingSession()
+    rt = build_runtime(make_settings(stack), session)
+    assert process(streams.batch(streams.insert(1)), Context(), rt)["batchItemFailures"] == []
+    assert session.built == ["events"]
+    bad = streams.insert(2)
+    bad["eventName"] = "UPSERT"
+    assert process(streams.batch(bad), Context(), rt)["batchItemFailures"] == []
+    assert session.built == ["events", "sqs"]
+    assert [x["reason"] for x in stack.dead_letters()] == [MALFORMED]
+
+
+def test_put_events_skips_botocore_parameter_validation(stack: Stack) -> None:
+    """Entries are checked by the handler; botocore's walk over them is pure cost."""
+    rt = build_runtime(make_settings(stack))
+    try:  # botocore with validation on refuses this before sending (at least 1 entry)
+        rt.publisher.client.put_events(Entries=[])
+    except ParamValidationError:
+        pytest.fail("botocore validated the PutEvents parameters")
+    except ClientError:
+        pass  # sent, and the service answered

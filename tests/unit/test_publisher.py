@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from fanout import publisher
 from fanout.handler import process
+from fanout.records import convert, decode
 from tests.unit import streams
-from tests.unit.conftest import Context, Stack, harness
+from tests.unit.conftest import Context, Stack, harness, make_settings
 from tests.unit.faults import client_error
 
 
@@ -177,3 +180,27 @@ def test_dead_letter_errors_that_cannot_succeed_are_not_retried(stack: Stack) ->
     assert response == {
         "batchItemFailures": [{"itemIdentifier": seq(0)}, {"itemIdentifier": seq(1)}]
     }
+
+
+def test_reported_counts_only_records_neither_published_nor_parked(stack: Stack, capsys) -> None:
+    h = harness(stack)
+    h.events.entry_faults = {seq(1): ["ValidationException"]}
+    h.sqs.down_for_calls = 99
+    response = run(h, [streams.insert(i) for i in range(5)])
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [
+        seq(i) for i in range(1, 5)
+    ]
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (line["Published"], line["Reported"], line["NotParked"]) == (4, 1, 1)
+
+
+def test_oversize_message_states_the_limit_it_broke(stack: Stack) -> None:
+    record = streams.insert(0, payload="z" * 500)
+    size = convert(decode(0, record), make_settings(stack)).size
+    h = harness(stack, max_event_bytes=size)  # exactly the budget: AWS wants less
+    assert run(h, [record]) == {"batchItemFailures": []}
+    [letter] = stack.dead_letters()
+    assert letter["reason"] == "EventTooLarge"
+    assert f"event is {size} bytes" in letter["message"]
+    assert f"must stay under {size} bytes" in letter["message"]
+    assert "at most" not in letter["message"]

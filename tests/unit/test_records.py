@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from fanout.records import MalformedRecord, convert, decode, number, to_json, unmarshal
+from fanout.records import (
+    MalformedRecord,
+    changed_attributes,
+    convert,
+    decode,
+    number,
+    to_json,
+    unmarshal,
+)
 from fanout.settings import Settings
 from tests.unit import streams
 
@@ -235,3 +243,38 @@ def test_raw_section_from_get_records_is_written_as_lambda_delivers_it() -> None
     assert section["Keys"] == {"pk": {"B": "AAE="}}
     assert section["ApproximateCreationDateTime"] == 1764115200
     assert section["SizeBytes"] == 100
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({"N": "1"}, {"N": "1.0"}),
+        ({"N": "100"}, {"N": "1E2"}),
+        ({"N": "-0"}, {"N": "0"}),
+        ({"SS": ["a", "b"]}, {"SS": ["b", "a"]}),
+        ({"NS": ["1", "2.50"]}, {"NS": ["2.5", "1"]}),
+        ({"B": "AAE="}, {"B": b"\x00\x01"}),
+        ({"BS": ["AAE=", "Ag=="]}, {"BS": [b"\x02", b"\x00\x01"]}),
+        ({"M": {"a": {"N": "1"}, "b": {"S": "x"}}}, {"M": {"b": {"S": "x"}, "a": {"N": "1.00"}}}),
+        ({"L": [{"N": "5"}]}, {"L": [{"N": "5.0"}]}),
+    ],
+)
+def test_changed_attributes_compare_values_not_spelling(old: Any, new: Any) -> None:
+    assert changed_attributes({"k": {"S": "1"}, "v": old}, {"k": {"S": "1"}, "v": new}) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ({"N": "1"}, {"S": "1"}),
+        ({"N": "1"}, {"N": "1.0000000000000000000000000000000000001"}),
+        ({"SS": ["a"]}, {"SS": ["a", "b"]}),
+        ({"L": [{"N": "1"}, {"N": "2"}]}, {"L": [{"N": "2"}, {"N": "1"}]}),
+        ({"B": "AAE="}, {"B": "AAI="}),
+        ({"NULL": True}, {"BOOL": False}),
+    ],
+)
+def test_changed_attributes_see_real_changes(old: Any, new: Any) -> None:
+    assert changed_attributes({"v": old, "same": {"S": "x"}}, {"v": new, "same": {"S": "x"}}) == [
+        "v"
+    ]

@@ -62,6 +62,11 @@ def test_every_variable_is_read() -> None:
         ({**GOOD, "DLQ_MAX_BYTES": "0"}, "DLQ_MAX_BYTES='0' must be a whole number from 1024"),
         ({**GOOD, "PUBLISH_CONCURRENCY": "0"}, "PUBLISH_CONCURRENCY='0' must be a whole number"),
         ({**GOOD, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL='LOUD' must be one of: DEBUG, INFO"),
+        ({**GOOD, "MAX_ATTEMPTS": "+3"}, "MAX_ATTEMPTS='+3' must be a whole number"),
+        ({**GOOD, "MAX_ATTEMPTS": "\u0663"}, "must be a whole number from 1 to 10"),
+        ({**GOOD, "MAX_ATTEMPTS": "\uff13"}, "must be a whole number from 1 to 10"),
+        ({**GOOD, "PUBLISH_CONCURRENCY": "1_0"}, "PUBLISH_CONCURRENCY='1_0' must be"),
+        ({**GOOD, "DLQ_MAX_BYTES": "2048.0"}, "DLQ_MAX_BYTES='2048.0' must be"),
     ],
 )
 def test_bad_values_name_the_variable_and_what_is_allowed(env: dict, expected: str) -> None:
