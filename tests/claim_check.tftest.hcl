@@ -119,8 +119,12 @@ run "created_bucket_is_private_encrypted_and_expiring" {
     error_message = "Without a key the bucket must use SSE-S3."
   }
   assert {
-    condition     = one(one(aws_s3_bucket_lifecycle_configuration.large_events[0].rule).expiration).days == 3 && one(one(aws_s3_bucket_lifecycle_configuration.large_events[0].rule).filter).prefix == "claims/"
+    condition     = one([for r in aws_s3_bucket_lifecycle_configuration.large_events[0].rule : one(r.expiration).days if r.id == "expire-large-events" && r.status == "Enabled" && one(r.filter).prefix == "claims/"]) == 3
     error_message = "Objects under the prefix must expire after large_event_expiration_days."
+  }
+  assert {
+    condition     = one([for r in aws_s3_bucket_lifecycle_configuration.large_events[0].rule : one(r.abort_incomplete_multipart_upload).days_after_initiation if r.id == "abort-incomplete-uploads" && r.status == "Enabled"]) == 1
+    error_message = "Incomplete uploads must be aborted after a day."
   }
   assert {
     condition     = jsondecode(aws_iam_role_policy.claim_check[0].policy).Statement == [{ Sid = "StoreLargeEvents", Effect = "Allow", Action = ["s3:PutObject"], Resource = ["arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}/claims/*"] }]
