@@ -4,6 +4,7 @@ configurations hash, and a runner that fails with Terraform's own output."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -63,11 +64,30 @@ def _build_zip(source: Path, out: Path) -> None:
     ).expect_success()
 
 
+# The module needs Terraform 1.5; its tests need 1.11: mock_provider with a `source`
+# directory (1.7) and override_during = plan (1.11).
+TESTS_NEED_TERRAFORM = (1, 11)
+
+
+def terraform_version(path: str) -> tuple[int, int]:
+    out = run([path, "version"], ROOT).expect_success()
+    match = re.search(r"Terraform v(\d+)\.(\d+)", out)
+    if match is None:
+        pytest.fail(f"cannot read the Terraform version from: {out}")
+    return int(match.group(1)), int(match.group(2))
+
+
 @pytest.fixture(scope="session")
 def terraform() -> str:
     path = shutil.which("terraform")
     if path is None:
         pytest.fail("terraform is not on PATH")
+    version = terraform_version(path)
+    if version < TESTS_NEED_TERRAFORM:
+        pytest.fail(
+            f"the module's tests need Terraform >= {'.'.join(map(str, TESTS_NEED_TERRAFORM))}"
+            f" (mock providers with override_during); this is {'.'.join(map(str, version))}"
+        )
     config = Path(tf_env()["TF_CLI_CONFIG_FILE"])
     if not config.exists():
         pytest.fail(f"{config} is missing: run `make tfrc` (or set TF_CLI_CONFIG_FILE)")

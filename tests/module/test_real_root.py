@@ -61,8 +61,21 @@ provider "aws" {
 SERVICES = ("cloudwatch", "dynamodb", "events", "iam", "lambda", "logs", "sns", "sqs", "sts")
 
 
+PLUGIN_CACHE = ROOT / "build" / "plugin-cache"
+
+
 class Root(TerraformRoot):
-    """A root planned to a file and read back as JSON (`terraform show -json`)."""
+    """A root planned to a file and read back as JSON (`terraform show -json`).
+
+    Every root shares one provider cache: `terraform init` then links the provider
+    instead of copying it from the mirror for each copied root.
+    """
+
+    def __init__(self, working_dir: Path, variables: dict[str, Any], state: Path | None = None):
+        PLUGIN_CACHE.mkdir(parents=True, exist_ok=True)
+        super().__init__(
+            working_dir, variables, env={"TF_PLUGIN_CACHE_DIR": str(PLUGIN_CACHE)}, state=state
+        )
 
     def plan_json(self) -> tuple[int, dict[str, Any]]:
         plan_file = self.working_dir / "test.tfplan"
