@@ -344,8 +344,9 @@ def account(records: dict[str, dict[str, Any]], deliveries: Deliveries) -> Accou
     result.duplicates += sum(len(b) - 1 for b in deliveries.dead_letters.values())
     delivered = set(deliveries.dead_letters).union(*deliveries.consumers.values())
     result.unknown = sorted(delivered - set(records))
-    result.claim_checked = len(deliveries.full_events)
-    result.claim_check_errors = list(deliveries.claim_check_errors)
+    full_events = getattr(deliveries, "full_events", {})  # pointers resolved from S3
+    result.claim_checked = len(full_events)
+    result.claim_check_errors = list(getattr(deliveries, "claim_check_errors", []))
     for event_id, record in records.items():
         received = {name for name, c in deliveries.consumers.items() if event_id in c}
         parked = event_id in deliveries.dead_letters
@@ -356,7 +357,7 @@ def account(records: dict[str, dict[str, Any]], deliveries: Deliveries) -> Accou
         if not parked and not received:
             result.unaccounted.append(event_id)
         seen = record
-        if event_id in deliveries.full_events:  # rules saw the pointer: no images
+        if event_id in full_events:  # rules saw the pointer: no images
             seen = {**record, "dynamodb": {"Keys": record["dynamodb"].get("Keys", {})}}
         for name in deliveries.consumers:
             wanted = not parked and SELECTORS.get(name, lambda _: True)(seen)
