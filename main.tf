@@ -75,7 +75,7 @@ resource "aws_lambda_function" "this" {
   kms_key_arn                    = var.lambda_kms_key_arn
 
   environment {
-    variables = local.environment
+    variables = merge(local.environment, local.claim_check_environment, local.max_event_size_environment)
   }
 
   tracing_config {
@@ -100,6 +100,7 @@ resource "aws_lambda_function" "this" {
   depends_on = [
     aws_cloudwatch_log_group.this,
     aws_iam_role_policy.this,
+    aws_iam_role_policy.claim_check,
   ]
 }
 

@@ -102,3 +102,33 @@ output "archive_arn" {
   description = "ARN of the event archive; null when archive is not set."
   value       = try(aws_cloudwatch_event_archive.this[0].arn, null)
 }
+
+output "schema_registry_name" {
+  description = "Name of the schema registry holding the event schema; null unless create_schema_registry."
+  value       = try(aws_schemas_registry.this[0].name, null)
+}
+
+output "event_schema_name" {
+  description = "Name of the event schema in the registry (for code bindings); null unless create_schema_registry."
+  value       = try(aws_schemas_schema.event[0].name, null)
+}
+
+output "event_schema_arn" {
+  description = "ARN of the event schema in the registry; null unless create_schema_registry."
+  value       = try(aws_schemas_schema.event[0].arn, null)
+}
+
+output "large_event_bucket" {
+  description = "Bucket holding claim-checked events (created or given); null when claim-check is off."
+  value       = local.large_event_bucket
+}
+
+output "large_event_writer_policy_json" {
+  description = "The function's claim-check policy (s3:PutObject on the prefix only): the module attaches it to its role; attach it to yours when create_role = false. Null when claim-check is off."
+  value       = local.claim_check_enabled ? local.large_event_writer_policy_json : null
+}
+
+output "large_event_reader_policy_json" {
+  description = "IAM policy document for consumers of claim-checked events: s3:GetObject on the prefix (plus kms:Decrypt with a customer key). Null when claim-check is off."
+  value       = local.claim_check_enabled ? local.large_event_reader_policy_json : null
+}

@@ -674,3 +674,85 @@ variable "alarm_evaluation_periods" {
     error_message = "The alarm_evaluation_periods must be a whole number from 1 to 60."
   }
 }
+
+variable "create_schema_registry" {
+  description = "Create an EventBridge schema registry holding the JSON Schema (draft-04) of the events for the chosen detail_format, so consumers can download code bindings."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "schema_registry_name" {
+  description = "Name of the schema registry; null: \"<name>-events\". Used when create_schema_registry is true."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.schema_registry_name == null || can(regex("^[A-Za-z0-9._@-]{1,64}$", var.schema_registry_name))
+    error_message = "The schema_registry_name must be 1-64 of A-Z a-z 0-9 . _ - @."
+  }
+}
+
+variable "large_event_bucket" {
+  description = "Name of an existing S3 bucket for claim-checked events: an event above max_event_size is stored whole there and published as a pointer. Known at plan (a literal or a variable). Null: no claim-check, unless create_large_event_bucket is true."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.large_event_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.large_event_bucket))
+    error_message = "The large_event_bucket must be an S3 bucket name (3-63 of a-z 0-9 . -), not an ARN."
+  }
+}
+
+variable "create_large_event_bucket" {
+  description = "Create the bucket for claim-checked events (SSE, public access blocked, objects expire after large_event_expiration_days). Mutually exclusive with large_event_bucket."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "large_event_prefix" {
+  description = "Key prefix of claim-checked events in the bucket; keys are <prefix><table>/<eventID>.json. The function may write under this prefix only."
+  type        = string
+  default     = "large-events/"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.*'()/-]{1,200}/$", var.large_event_prefix)) && !startswith(var.large_event_prefix, "/")
+    error_message = "The large_event_prefix must be 1-200 characters of A-Z a-z 0-9 ! _ . * ' ( ) - /, end with \"/\" and not start with one."
+  }
+}
+
+variable "large_event_expiration_days" {
+  description = "Days after which claim-checked events expire in the bucket the module creates. Consumers must fetch them before."
+  type        = number
+  default     = 14
+  nullable    = false
+
+  validation {
+    condition     = var.large_event_expiration_days >= 1 && floor(var.large_event_expiration_days) == var.large_event_expiration_days
+    error_message = "The large_event_expiration_days must be a whole number of at least 1."
+  }
+}
+
+variable "large_event_kms_key_arn" {
+  description = "Customer managed KMS key for claim-checked events: the created bucket encrypts with it, and the function may use it to write to an existing bucket encrypted with it. Null: SSE-S3 (AES256) on the created bucket."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.large_event_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:\\d{12}:key/.+$", var.large_event_kms_key_arn))
+    error_message = "The large_event_kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "max_event_size" {
+  description = "Largest event in bytes (AWS's PutEvents size formula) published whole; above it the event is claim-checked (with a bucket) or dead-lettered (without). Null: max_event_bytes. Set 262144 when targets such as SNS or Step Functions take at most 256 KB."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_event_size == null || try(var.max_event_size >= 1024 && var.max_event_size <= 1048576 && floor(var.max_event_size) == var.max_event_size, false)
+    error_message = "The max_event_size must be a whole number from 1024 to 1048576."
+  }
+}

@@ -99,6 +99,7 @@ def summary_record(
         "batch_size": args.batch_size,
         "invocations": stats.invocations,
         "published": result.published,
+        "claim_checked": result.claim_checked,
         "per_consumer": result.per_consumer,
         "dead_lettered": dict(result.dead_lettered),
         "duplicates": result.duplicates,
@@ -144,6 +145,16 @@ def print_summary(
         ),
         row("published to the bus", result.published),
     ]
+    if result.claim_checked or result.claim_check_errors:
+        lines.append(
+            row("  of which claim-checked", result.claim_checked, "pointers, full event in S3")
+        )
+        for event in list(deliveries.full_events.values())[:1]:
+            keys = event["detail"].get("keys") or event["detail"].get("dynamodb", {}).get("Keys")
+            size = len(json.dumps(event["detail"]))
+            lines.append(f"      e.g. {keys}: full event of {size} bytes fetched from its pointer")
+        for error in result.claim_check_errors[:3]:
+            lines.append(f"      pointer without its event: {error[:100]}")
     if stats.handler_errors:
         lines.append(row("handler errors", stats.handler_errors, stats.last_error[:90]))
     for name, count in result.per_consumer.items():

@@ -256,13 +256,23 @@ def receive_all(
 class Deliveries:
     """Where the events went: per consumer the eventIDs received, and the DLQ bodies.
 
+    A claim-check pointer event is resolved the way a consumer would, with
+    ``fanout.claim_check.fetch_full_event``; its S3 object must hold the full event.
+
     The queues are consumed as the run goes (after every invocation), the way
     real consumers work; it also keeps moto fast, whose ReceiveMessage scans
     the whole queue several times per call.
     """
 
-    def __init__(self, stack: LocalStack, deployment: Deployment) -> None:
+    def __init__(
+        self, stack: LocalStack, deployment: Deployment, keep_events: bool = False
+    ) -> None:
         self._sqs = stack.client("sqs")
+        self._s3 = stack.client("s3")
+        self.keep_events = keep_events
+        self.events: list[dict[str, Any]] = []  # every event received, when keep_events
+        self.full_events: dict[str, dict[str, Any]] = {}  # eventID -> fetched from its pointer
+        self.claim_check_errors: list[str] = []
         self._consumer_urls = dict(deployment.consumers)
         self._dlq_url = deployment.outputs["dlq_url"]
         self.consumers: dict[str, Counter[str]] = {name: Counter() for name in self._consumer_urls}
@@ -276,8 +286,26 @@ class Deliveries:
         for name, url in self._consumer_urls.items():
             events = self._receive(url, quiet_polls)
             self.consumers[name].update(event["detail"]["eventID"] for event in events)
+            for event in events:
+                if "claimCheck" in event["detail"]:
+                    self._resolve(event)
+            if self.keep_events:
+                self.events += events
         for body in self._receive(self._dlq_url, quiet_polls, self.dead_letter_receipts):
             self.dead_letters[body["record"]["eventID"]].append(body)
+
+    def _resolve(self, event: dict[str, Any]) -> None:
+        """Fetch the full event behind a pointer, as a consumer does."""
+        with _code_on_path():
+            from fanout.claim_check import ClaimCheckError, fetch_full_event  # noqa: PLC0415
+
+        event_id = event["detail"]["eventID"]
+        try:
+            full = fetch_full_event(event, self._s3)
+        except ClaimCheckError as exc:
+            self.claim_check_errors.append(f"{event_id}: {exc}")
+            return
+        self.full_events.setdefault(event_id, full)
 
     def release_dead_letters(self) -> None:
         """Make the DLQ messages read so far visible again (kept with dead_letter_receipts)."""
@@ -307,6 +335,7 @@ class Accounting:
 
     records: int = 0
     published: int = 0
+    claim_checked: int = 0  # published as a pointer, the full event fetched from S3
     per_consumer: dict[str, int] = field(default_factory=dict)
     dead_lettered: Counter[str] = field(default_factory=Counter)  # by reason
     duplicates: int = 0
@@ -315,11 +344,13 @@ class Accounting:
     missing: list[str] = field(default_factory=list)  # a consumer's rule selects it, not received
     published_and_parked: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # delivered, but never read from the stream
+    claim_check_errors: list[str] = field(default_factory=list)  # pointers without their event
 
     @property
     def ok(self) -> bool:
         return not (
-            self.unaccounted
+            self.claim_check_errors
+            or self.unaccounted
             or self.misrouted
             or self.missing
             or self.published_and_parked
@@ -339,6 +370,9 @@ def account(records: dict[str, dict[str, Any]], deliveries: Deliveries) -> Accou
     result.duplicates += sum(len(b) - 1 for b in deliveries.dead_letters.values())
     delivered = set(deliveries.dead_letters).union(*deliveries.consumers.values())
     result.unknown = sorted(delivered - set(records))
+    full_events = getattr(deliveries, "full_events", {})  # pointers resolved from S3
+    result.claim_checked = len(full_events)
+    result.claim_check_errors = list(getattr(deliveries, "claim_check_errors", []))
     for event_id, record in records.items():
         received = {name for name, c in deliveries.consumers.items() if event_id in c}
         parked = event_id in deliveries.dead_letters
@@ -348,8 +382,11 @@ def account(records: dict[str, dict[str, Any]], deliveries: Deliveries) -> Accou
             result.published_and_parked.append(event_id)
         if not parked and not received:
             result.unaccounted.append(event_id)
+        seen = record
+        if event_id in full_events:  # rules saw the pointer: no images
+            seen = {**record, "dynamodb": {"Keys": record["dynamodb"].get("Keys", {})}}
         for name in deliveries.consumers:
-            wanted = not parked and SELECTORS.get(name, lambda _: True)(record)
+            wanted = not parked and SELECTORS.get(name, lambda _: True)(seen)
             if name in received and not wanted:
                 result.misrouted.append(f"{name}:{event_id}")
             if wanted and name not in received:

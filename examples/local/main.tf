@@ -23,6 +23,7 @@ provider "aws" {
     iam        = var.endpoint
     lambda     = var.endpoint
     logs       = var.endpoint
+    s3         = var.endpoint
     sqs        = var.endpoint
     sts        = var.endpoint
   }
@@ -96,6 +97,9 @@ module "fanout" {
   create_event_source_mapping = false
   maximum_retry_attempts      = var.maximum_retry_attempts
   create_alarms               = true
+
+  # Events above max_event_bytes (the oversize item) reach consumers as pointers to S3.
+  create_large_event_bucket = true
 
   rules = {
     all-changes = {

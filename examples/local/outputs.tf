@@ -42,3 +42,8 @@ output "maximum_retry_attempts" {
   description = "Retries of a failing batch, as the event source mapping would use."
   value       = var.maximum_retry_attempts
 }
+
+output "large_event_bucket" {
+  description = "Bucket holding the full events of claim-checked (oversize) items."
+  value       = module.fanout.large_event_bucket
+}

@@ -18,9 +18,10 @@ import boto3
 from botocore.config import Config
 
 from fanout import batching, metrics
+from fanout.claim_check import ClaimCheck
 from fanout.dead_letter import MALFORMED, TOO_LARGE, DeadLetter, DeadLetterQueue
 from fanout.deadline import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, Deadline
-from fanout.publisher import Failure, Publisher
+from fanout.publisher import Failure, Outcome, Publisher
 from fanout.records import Entry, MalformedRecord, convert, decode
 from fanout.response import batch_item_failures, reported_count
 from fanout.settings import Settings
@@ -35,6 +36,7 @@ class Runtime:
     settings: Settings
     publisher: Publisher
     dead_letters: DeadLetterQueue
+    claim_check: ClaimCheck | None = None  # with LARGE_EVENT_BUCKET
 
 
 _VALIDATE = Config(parameter_validation=True)  # the DLQ path is rare: keep botocore's checks
@@ -75,6 +77,15 @@ def build_runtime(settings: Settings, session: Any = None) -> Runtime:
             settings.dlq_max_bytes,
             settings.event_bus_name,
             factory=lambda: session.client("sqs", config=config.merge(_VALIDATE)),
+        ),
+        claim_check=(
+            ClaimCheck(
+                session.client("s3", config=config),
+                settings.large_event_bucket,
+                settings.large_event_prefix,
+            )
+            if settings.large_event_bucket
+            else None
         ),
     )
 
@@ -149,11 +160,14 @@ def _fan_out(
 ) -> dict[str, list]:
     letters: list[DeadLetter] = []  # filled as records are converted and sent
     too_large: list[Entry] = []
-    entries = _convert_all(records, rt.settings, letters)
+    entries = _capped(_convert_all(records, rt.settings, letters), rt.settings, too_large)
     requests = batching.iter_requests(entries, too_large, rt.settings.max_event_bytes)
     outcome = rt.publisher.publish(_logged(requests, rt.settings.event_bus_name), deadline)
 
-    letters += [oversize(entry, rt.settings) for entry in too_large]
+    problems: dict[int, str] = {}  # record index -> why claim-check could not carry it
+    if too_large and rt.claim_check is not None:
+        too_large = _claim_check(too_large, rt, deadline, outcome, problems, counts)
+    letters += [oversize(e, rt.settings, problems.get(e.record.index)) for e in too_large]
     letters += [_failed(failure) for failure in outcome.failed]
     # Lambda delivers again from the first record never sent: letters after it
     # would only be parked twice.
@@ -168,6 +182,39 @@ def _fan_out(
     counts.put_events_calls = outcome.calls
     counts.reported = reported_count(records, accounted)
     return response
+
+
+def _capped(
+    entries: Iterator[Entry], settings: Settings, too_large: list[Entry]
+) -> Iterator[Entry]:
+    """Entries under MAX_EVENT_SIZE; larger ones go to too_large (batching caps requests)."""
+    limit = settings.event_size_limit
+    for entry in entries:
+        if entry.size >= limit:
+            too_large.append(entry)
+        else:
+            yield entry
+
+
+def _claim_check(
+    too_large: list[Entry],
+    rt: Runtime,
+    deadline: Deadline,
+    outcome: Outcome,
+    problems: dict[int, str],
+    counts: metrics.Counts,
+) -> list[Entry]:
+    """Store the too-large entries in S3 and publish their pointers; what is left is returned."""
+    assert rt.claim_check is not None
+    stored = rt.claim_check.store(too_large, rt.settings.event_size_limit, deadline)
+    left = [entry for entry, _ in stored.failed]
+    problems.update({entry.record.index: why for entry, why in stored.failed})
+    if stored.pointers:
+        requests = batching.iter_requests(stored.pointers, left, rt.settings.max_event_bytes)
+        pointers = rt.publisher.publish(_logged(requests, rt.settings.event_bus_name), deadline)
+        counts.claim_checked = len(pointers.published)
+        outcome.merge(pointers)
+    return sorted(left, key=lambda entry: entry.record.index)
 
 
 def _records_of(event: Any) -> tuple[list[Any], str | None]:
@@ -196,13 +243,17 @@ def _bad_event(
     return {"batchItemFailures": [{"itemIdentifier": ""}]}
 
 
-def oversize(entry: Entry, settings: Settings) -> DeadLetter:
-    """The one place an entry too large for PutEvents is handled: it is parked."""
-    budget = settings.max_event_bytes
-    message = (
-        f"event is {entry.size} bytes by the PutEvents formula; "
-        f"a request must stay under {budget} bytes (MAX_EVENT_BYTES)"
-    )
+def oversize(
+    entry: Entry, settings: Settings, claim_check_problem: str | None = None
+) -> DeadLetter:
+    """The one place an entry too large to publish (even by claim-check) is parked."""
+    if settings.event_size_limit < settings.max_event_bytes:
+        limit = f"events must stay under {settings.event_size_limit} bytes (MAX_EVENT_SIZE)"
+    else:
+        limit = f"a request must stay under {settings.max_event_bytes} bytes (MAX_EVENT_BYTES)"
+    message = f"event is {entry.size} bytes by the PutEvents formula; {limit}"
+    if claim_check_problem:
+        message += f"; claim-check: {claim_check_problem}"
     return DeadLetter(entry.record.index, entry.record.raw, TOO_LARGE, message, entry=entry)
 
 

@@ -20,6 +20,7 @@ _METRICS = (
     ("Published", "Count"),
     ("Retried", "Count"),
     ("DeadLettered", "Count"),
+    ("ClaimChecked", "Count"),
     ("Reported", "Count"),
     ("PutEventsCalls", "Count"),
     ("DurationMs", "Milliseconds"),
@@ -38,6 +39,7 @@ class Counts:
     dead_letter_calls: int = 0
     dead_lettered: Counter[str] = field(default_factory=Counter)
     not_parked: int = 0
+    claim_checked: int = 0  # published as a pointer, the full event in S3
 
 
 def emf_line(counts: Counts, function_name: str, duration_ms: float) -> str:
@@ -47,6 +49,7 @@ def emf_line(counts: Counts, function_name: str, duration_ms: float) -> str:
         "Published": counts.published,
         "Retried": counts.retried,
         "DeadLettered": sum(counts.dead_lettered.values()),
+        "ClaimChecked": counts.claim_checked,
         "Reported": counts.reported,
         "PutEventsCalls": counts.put_events_calls,
         "DurationMs": round(duration_ms, 1),

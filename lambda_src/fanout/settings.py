@@ -22,6 +22,10 @@ _BUS_ARN = re.compile(
     r"arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/(?P<name>[/.\-_A-Za-z0-9]{1,256})"
 )
 _QUEUE_URL = re.compile(r"https?://\S+/\S+")
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_KEY_PREFIX = re.compile(r"[A-Za-z0-9!_.*'()/-]{0,199}/")
+DEFAULT_LARGE_EVENT_PREFIX = "large-events/"
+MIN_EVENT_SIZE = 1024  # a claim-check pointer alone is several hundred bytes
 
 
 class SettingsError(ValueError):
@@ -41,6 +45,16 @@ class Settings:
     dlq_max_bytes: int = limits.SQS_DEFAULT_MAX_MESSAGE_BYTES
     publish_concurrency: int = 8
     log_level: str = "INFO"
+    max_event_size: int | None = None  # None: max_event_bytes
+    large_event_bucket: str | None = None  # None: no claim-check, too large goes to the DLQ
+    large_event_prefix: str = DEFAULT_LARGE_EVENT_PREFIX
+
+    @property
+    def event_size_limit(self) -> int:
+        """Entries of this size or more are too large (claim-checked or dead-lettered)."""
+        if self.max_event_size is None:
+            return self.max_event_bytes
+        return min(self.max_event_size, self.max_event_bytes)
 
     @property
     def event_bus_region(self) -> str | None:
@@ -71,6 +85,11 @@ class Settings:
                 "PUBLISH_CONCURRENCY", 8, *PUBLISH_CONCURRENCY_RANGE
             ),
             log_level=reader.choice("LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
+            max_event_size=reader.optional_integer(
+                "MAX_EVENT_SIZE", MIN_EVENT_SIZE, limits.PUT_EVENTS_MAX_BYTES
+            ),
+            large_event_bucket=reader.bucket_name("LARGE_EVENT_BUCKET"),
+            large_event_prefix=reader.key_prefix("LARGE_EVENT_PREFIX", DEFAULT_LARGE_EVENT_PREFIX),
         )
         if reader.problems:
             raise SettingsError("invalid configuration: " + "; ".join(reader.problems))
@@ -132,6 +151,34 @@ class _Reader:
         value = int(raw) if raw.isascii() and raw.isdigit() else None
         if value is None or not low <= value <= high:
             self.problems.append(f"{name}={raw!r} must be a whole number from {low} to {high}")
+            return default
+        return value
+
+    def optional_integer(self, name: str, low: int, high: int) -> int | None:
+        if self._get(name) is None:
+            return None
+        before = len(self.problems)
+        value = self.integer(name, low, low, high)
+        return None if len(self.problems) > before else value
+
+    def bucket_name(self, name: str) -> str | None:
+        value = self._get(name)
+        if value is not None and not _BUCKET_NAME.fullmatch(value):
+            self.problems.append(
+                f"{name}={value!r} is not an S3 bucket name (3-63 of a-z 0-9 . -; not an ARN)"
+            )
+            return None
+        return value
+
+    def key_prefix(self, name: str, default: str) -> str:
+        value = self._get(name)
+        if value is None:
+            return default
+        if not _KEY_PREFIX.fullmatch(value) or value.startswith("/"):
+            self.problems.append(
+                f"{name}={value!r} must be a key prefix ending in '/' "
+                "(at most 200 of A-Z a-z 0-9 ! _ . * ' ( ) - /, not starting with '/')"
+            )
             return default
         return value
 

@@ -18,6 +18,7 @@ from localrun import workload
 from localrun.local_run import Deliveries, Deployment, LocalStack, account, fan_out, run_dir
 from localrun.moto_stack import MotoServer, is_alive, moto_server
 from localrun.tf import REPO_ROOT
+from tests import event_schema
 from tools.package import build
 
 pytestmark = pytest.mark.e2e
@@ -35,10 +36,15 @@ class Stack:
 
     def run(self, changes: list[workload.Change]):
         """Write, poll and collect; return (run, deliveries, accounting) of these changes."""
-        deliveries = Deliveries(self.local, self.deployment)
+        deliveries = Deliveries(self.local, self.deployment, keep_events=True)
         run = fan_out(self.local, self.deployment, changes, after_invoke=deliveries.receive)
         deliveries.receive(quiet_polls=2)
         self.seen.update(run.records)
+        # Every event a consumer received, and every full event behind a pointer, is
+        # what schemas/event.<DETAIL_FORMAT>.json says.
+        fmt = self.deployment.function.environment.get("DETAIL_FORMAT", "plain")
+        for event in [*deliveries.events, *deliveries.full_events.values()]:
+            event_schema.assert_valid(event, fmt)
         return run, deliveries, account(run.records, deliveries)
 
 
@@ -71,6 +77,7 @@ def test_function_gets_its_settings_from_terraform(stack):
     assert env["DLQ_URL"] == outputs["dlq_url"]
     assert env["EVENT_SOURCE"] == f"dynamodb.{outputs['table_name']}"
     assert env["MAX_EVENT_BYTES"] == "262144"
+    assert env["LARGE_EVENT_BUCKET"] == outputs["large_event_bucket"]
 
 
 def test_every_record_reaches_exactly_the_consumers_its_rule_selects(stack):
@@ -82,11 +89,17 @@ def test_every_record_reaches_exactly_the_consumers_its_rule_selects(stack):
     assert result.ok, result
     assert result.duplicates == 0
     paid = sum(1 for c in changes if c.event_name == "MODIFY" and c.status == "PAID")
-    assert result.per_consumer == {"audit": len(changes) - 1, "billing": paid}
-    assert result.dead_lettered == Counter({"EventTooLarge": 1})
-    (parked,) = [bodies[0] for bodies in deliveries.dead_letters.values()]
-    assert parked["record"]["dynamodb"]["Keys"] == {"pk": {"S": workload.oversize_key("normal")}}
-    assert parked["_attributes"]["reason"] == "EventTooLarge"
+    # The oversize item reaches its consumer as a pointer; its S3 object holds the full event.
+    assert result.per_consumer == {"audit": len(changes), "billing": paid}
+    assert result.dead_lettered == Counter()
+    assert result.claim_checked == 1 and not result.claim_check_errors
+    (full,) = deliveries.full_events.values()
+    assert full["detail"]["keys"] == {"pk": workload.oversize_key("normal")}
+    assert len(full["detail"]["newImage"]["attachment"]) == workload.OVERSIZE_BYTES
+    pointers = [e for e in deliveries.events if "claimCheck" in e["detail"]]
+    assert [p["detail"]["eventID"] for p in pointers] == [full["detail"]["eventID"]]
+    bucket = stack.deployment.outputs["large_event_bucket"]
+    assert pointers[0]["detail"]["claimCheck"]["uri"].startswith(f"s3://{bucket}/large-events/")
 
 
 def test_bus_outage_parks_exactly_the_records_written_during_it(stack):

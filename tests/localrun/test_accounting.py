@@ -66,3 +66,14 @@ def test_published_and_parked_or_never_read_are_failures():
     assert stranger.unknown == ["z"]
     assert not both.ok and not stranger.ok
     assert Accounting().ok
+
+
+def test_a_claim_checked_record_is_routed_by_its_pointer():
+    """A pointer carries no images: a rule on newImage does not select it, and that is right."""
+    received = Received(audit="abc")
+    received.full_events = {"b": {"detail": {"eventID": "b"}}}
+    received.claim_check_errors = []
+    result = account(RECORDS, received)
+    assert result.ok and result.claim_checked == 1
+    received.claim_check_errors = ["b: s3://bucket/key does not hold event 'b'"]
+    assert not account(RECORDS, received).ok

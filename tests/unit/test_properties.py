@@ -2,6 +2,8 @@
 
 Every record is published, or in the DLQ, or at/after the checkpoint that
 Lambda re-delivers from; none is published twice within one invocation.
+Every event accepted by the bus conforms to the published schema of its
+format, claim-check pointers included.
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fanout.claim_check import ClaimCheck
 from fanout.dead_letter import DeadLetterQueue
 from fanout.handler import Runtime, process
 from fanout.publisher import Publisher
 from fanout.settings import Settings
+from tests import event_schema
 from tests.unit import streams
 from tests.unit.conftest import Context
+from tests.unit.faults import client_error
 from tests.unit.memory import MemoryEvents, MemorySqs
 
 CODES = [None, None, "ThrottlingException", "InternalFailure", "ValidationException"]
@@ -42,14 +47,53 @@ def scenarios(draw: st.DrawFn) -> dict:
         "remaining_ms": draw(st.sampled_from([100, 2000, 60_000])),
         "per_call_ms": draw(st.sampled_from([0, 50, 300])),
         "concurrency": draw(st.integers(1, 6)),
+        "detail_format": draw(st.sampled_from(event_schema.FORMATS)),
+        "claim_check": draw(st.booleans()),
+        "s3_down": draw(st.sampled_from([0, 0, 1, 5])),
     }
+
+
+class CheckedEvents(MemoryEvents):
+    """The in-memory bus, validating every entry it accepts against the event schema."""
+
+    def __init__(self, fmt: str, *args: object) -> None:
+        super().__init__(*args)
+        self.fmt = fmt
+        self.pointer_keys: list[str] = []
+
+    def put_events(self, Entries: list[dict]) -> dict:
+        result = super().put_events(Entries)
+        for entry, outcome in zip(Entries, result["Entries"], strict=True):
+            if "ErrorCode" not in outcome:
+                event = event_schema.envelope(entry)
+                event_schema.assert_valid(event, self.fmt)
+                if "claimCheck" in event["detail"]:
+                    self.pointer_keys.append(event["detail"]["claimCheck"]["key"])
+        return result
+
+
+class MemoryS3:
+    """PutObject that fails for its first ``down_for_calls`` calls."""
+
+    def __init__(self, down_for_calls: int) -> None:
+        self.down_for_calls = down_for_calls
+        self.calls = 0
+        self.objects: dict[str, bytes] = {}
+
+    def put_object(self, Bucket: str, Key: str, Body: bytes, **_: object) -> dict:
+        self.calls += 1
+        if self.calls <= self.down_for_calls:
+            raise client_error("SlowDown")
+        self.objects[Key] = Body
+        return {}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_every_record_is_published_parked_or_redelivered(case: dict) -> None:
     records = case["records"]
-    events = MemoryEvents(case["entry_faults"], case["request_faults"])
+    events = CheckedEvents(case["detail_format"], case["entry_faults"], case["request_faults"])
+    s3 = MemoryS3(case["s3_down"])
     sqs = MemorySqs(case["dlq_down"])
     config = Settings(
         event_bus_name="fanoutBus",
@@ -57,6 +101,8 @@ def test_every_record_is_published_parked_or_redelivered(case: dict) -> None:
         max_attempts=case["max_attempts"],
         max_event_bytes=2000,
         publish_concurrency=case["concurrency"],
+        detail_format=case["detail_format"],
+        large_event_bucket="large-events" if case["claim_check"] else None,
     )
     runtime = Runtime(
         config,
@@ -70,6 +116,9 @@ def test_every_record_is_published_parked_or_redelivered(case: dict) -> None:
         DeadLetterQueue(
             sqs, config.dlq_url, config.dlq_max_bytes, "fanoutBus", sleep=lambda s: None
         ),
+        ClaimCheck(s3, "large-events", "large-events/", sleep=lambda s: None)
+        if case["claim_check"]
+        else None,
     )
     context = Context(case["remaining_ms"], case["per_call_ms"])
 
@@ -79,6 +128,7 @@ def test_every_record_is_published_parked_or_redelivered(case: dict) -> None:
     published = set(events.published)
     parked = {body["record"].get("eventID") for body in sqs.bodies}
     assert len(events.published) == len(published), "nothing published twice"
+    assert all(key in s3.objects for key in events.pointer_keys), "a pointer without its event"
     placed = [(r["eventID"] in published) + (r["eventID"] in parked) for r in records]
     assert all(count <= 1 for count in placed), "no record both published and parked"
     checkpoint = placed.index(0) if 0 in placed else len(records)

@@ -1,0 +1,252 @@
+# Claim-check of large events: off by default; with a bucket (given or created) the
+# function may s3:PutObject under the prefix and nothing else, and learns where to write.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+override_resource {
+  target = aws_sqs_queue.dlq
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-fanout-dlq"
+  }
+}
+
+override_resource {
+  target = aws_sqs_queue.on_failure
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-fanout-on-failure"
+  }
+}
+
+variables {
+  dynamodb_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2024-05-01T00:00:00.000"
+}
+
+run "off_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_s3_bucket.large_events) == 0 && length(aws_iam_role_policy.claim_check) == 0
+    error_message = "No bucket and no S3 permission unless claim-check is asked for."
+  }
+  assert {
+    condition     = length(setintersection(keys(aws_lambda_function.this.environment[0].variables), ["LARGE_EVENT_BUCKET", "LARGE_EVENT_PREFIX", "MAX_EVENT_SIZE"])) == 0
+    error_message = "Claim-check settings must not reach the function when it is off."
+  }
+  assert {
+    condition     = output.large_event_bucket == null && output.large_event_reader_policy_json == null
+    error_message = "Claim-check outputs must be null when it is off."
+  }
+}
+
+run "existing_bucket_gets_put_object_on_the_prefix_only" {
+  variables {
+    large_event_bucket = "my-large-events"
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket.large_events) == 0
+    error_message = "A given bucket must not be created."
+  }
+  assert {
+    condition = jsondecode(aws_iam_role_policy.claim_check[0].policy) == {
+      Version = "2012-10-17"
+      Statement = [{
+        Sid      = "StoreLargeEvents"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject"]
+        Resource = ["arn:aws:s3:::my-large-events/large-events/*"]
+      }]
+    }
+    error_message = "The function may only s3:PutObject under the prefix: ${aws_iam_role_policy.claim_check[0].policy}"
+  }
+  assert {
+    condition     = aws_iam_role_policy.claim_check[0].role == aws_iam_role.this[0].id
+    error_message = "The S3 policy must be on the function's role."
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET"] == "my-large-events" && aws_lambda_function.this.environment[0].variables["LARGE_EVENT_PREFIX"] == "large-events/"
+    error_message = "The function must learn the bucket and the prefix."
+  }
+  assert {
+    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "MAX_EVENT_SIZE")
+    error_message = "MAX_EVENT_SIZE is set only when max_event_size is."
+  }
+  assert {
+    condition     = !strcontains(aws_iam_role_policy.this[0].policy, "s3:")
+    error_message = "The main policy must not gain S3 permissions."
+  }
+  assert {
+    condition = jsondecode(output.large_event_reader_policy_json).Statement == [{
+      Sid      = "ReadLargeEvents"
+      Effect   = "Allow"
+      Action   = ["s3:GetObject"]
+      Resource = ["arn:aws:s3:::my-large-events/large-events/*"]
+    }]
+    error_message = "Consumers' policy must be s3:GetObject on the prefix."
+  }
+}
+
+run "created_bucket_is_private_encrypted_and_expiring" {
+  variables {
+    create_large_event_bucket   = true
+    large_event_prefix          = "claims/"
+    large_event_expiration_days = 3
+  }
+
+  assert {
+    condition     = aws_s3_bucket.large_events[0].bucket == "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-large-123456789012-eu-west-1"
+    error_message = "The bucket name must be <name>-<hash>-large-<account>-<region>, got ${aws_s3_bucket.large_events[0].bucket}."
+  }
+  assert {
+    condition     = length(aws_s3_bucket.large_events[0].bucket) <= 63
+    error_message = "Bucket names have at most 63 characters."
+  }
+  assert {
+    condition = (
+      aws_s3_bucket_public_access_block.large_events[0].block_public_acls &&
+      aws_s3_bucket_public_access_block.large_events[0].block_public_policy &&
+      aws_s3_bucket_public_access_block.large_events[0].ignore_public_acls &&
+      aws_s3_bucket_public_access_block.large_events[0].restrict_public_buckets
+    )
+    error_message = "All public access must be blocked."
+  }
+  assert {
+    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.large_events[0].rule).apply_server_side_encryption_by_default).sse_algorithm == "AES256"
+    error_message = "Without a key the bucket must use SSE-S3."
+  }
+  assert {
+    condition     = one([for r in aws_s3_bucket_lifecycle_configuration.large_events[0].rule : one(r.expiration).days if r.id == "expire-large-events" && r.status == "Enabled" && one(r.filter).prefix == "claims/"]) == 3
+    error_message = "Objects under the prefix must expire after large_event_expiration_days."
+  }
+  assert {
+    condition     = one([for r in aws_s3_bucket_lifecycle_configuration.large_events[0].rule : one(r.abort_incomplete_multipart_upload).days_after_initiation if r.id == "abort-incomplete-uploads" && r.status == "Enabled"]) == 1
+    error_message = "Incomplete uploads must be aborted after a day."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.claim_check[0].policy).Statement == [{ Sid = "StoreLargeEvents", Effect = "Allow", Action = ["s3:PutObject"], Resource = ["arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}/claims/*"] }]
+    error_message = "PutObject must be on the created bucket's prefix only: ${aws_iam_role_policy.claim_check[0].policy}"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET"] == aws_s3_bucket.large_events[0].bucket && output.large_event_bucket == aws_s3_bucket.large_events[0].bucket
+    error_message = "The function must write to the created bucket."
+  }
+}
+
+run "customer_key_encrypts_and_is_granted" {
+  variables {
+    create_large_event_bucket = true
+    large_event_kms_key_arn   = "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"
+  }
+
+  assert {
+    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.large_events[0].rule).apply_server_side_encryption_by_default).kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"
+    error_message = "The created bucket must encrypt with the customer key."
+  }
+  assert {
+    condition = jsondecode(aws_iam_role_policy.claim_check[0].policy).Statement[1] == {
+      Sid      = "EncryptLargeEvents"
+      Effect   = "Allow"
+      Action   = ["kms:GenerateDataKey"]
+      Resource = ["arn:aws:kms:eu-west-1:123456789012:key/1111-2222"]
+    }
+    error_message = "With a customer key the function may GenerateDataKey with that key only."
+  }
+}
+
+run "event_size_cap_reaches_the_function" {
+  command = plan
+  variables {
+    large_event_bucket = "my-large-events"
+    max_event_size     = 262144
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["MAX_EVENT_SIZE"] == "262144"
+    error_message = "max_event_size must reach the function as MAX_EVENT_SIZE."
+  }
+}
+
+run "event_size_cap_never_exceeds_the_request_budget" {
+  command = plan
+  variables {
+    max_event_size  = 900000
+    max_event_bytes = 262144
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["MAX_EVENT_SIZE"] == "262144"
+    error_message = "MAX_EVENT_SIZE must be at most MAX_EVENT_BYTES."
+  }
+}
+
+run "bucket_given_and_created_is_refused" {
+  command = plan
+  variables {
+    large_event_bucket        = "my-large-events"
+    create_large_event_bucket = true
+  }
+  expect_failures = [aws_s3_bucket.large_events]
+}
+
+run "bucket_arn_is_refused" {
+  command = plan
+  variables {
+    large_event_bucket = "arn:aws:s3:::my-large-events"
+  }
+  expect_failures = [var.large_event_bucket]
+}
+
+run "prefix_must_end_with_a_slash" {
+  command = plan
+  variables {
+    large_event_prefix = "large-events"
+  }
+  expect_failures = [var.large_event_prefix]
+}
+
+run "cap_is_validated" {
+  command = plan
+  variables {
+    max_event_size = 2000000
+  }
+  expect_failures = [var.max_event_size]
+}
+
+run "long_names_keep_the_bucket_name_valid" {
+  command = plan
+  variables {
+    name                      = "A_Very_Long-Function-Name-That-Goes-On-And-On-50"
+    create_large_event_bucket = true
+  }
+
+  assert {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", aws_s3_bucket.large_events[0].bucket))
+    error_message = "The bucket name must be a valid S3 name, got ${aws_s3_bucket.large_events[0].bucket}."
+  }
+}
+
+run "own_role_gets_the_policy_as_an_output" {
+  command = plan
+  variables {
+    create_role        = false
+    role_arn           = "arn:aws:iam::123456789012:role/my-fanout"
+    large_event_bucket = "my-large-events"
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.claim_check) == 0
+    error_message = "No policy is attached when the role is the user's."
+  }
+  assert {
+    condition     = jsondecode(output.large_event_writer_policy_json).Statement == [{ Sid = "StoreLargeEvents", Effect = "Allow", Action = ["s3:PutObject"], Resource = ["arn:aws:s3:::my-large-events/large-events/*"] }]
+    error_message = "large_event_writer_policy_json must be the claim-check policy for the user's role."
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET"] == "my-large-events"
+    error_message = "The function must still learn the bucket."
+  }
+}
