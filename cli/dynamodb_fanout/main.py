@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from dynamodb_fanout import __version__, backfill, check_pattern, replay
+from dynamodb_fanout import __version__, backfill, check_pattern, fetch_event, replay
 from dynamodb_fanout.aws import Aws, queue_url
 from dynamodb_fanout.errors import (
     EXIT_ERROR,
@@ -63,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog=PROG,
         description="Operate a DynamoDB Stream -> EventBridge fan-out: "
-        "redrive, backfill, replay, check-pattern.",
+        "redrive, backfill, replay, check-pattern, fetch-event.",
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _global_options(top, suppress=False)
@@ -136,6 +136,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="as EVENT_SOURCE (default dynamodb.<table>)")
     p.add_argument("--detail-format", choices=("plain", "raw", "both"), default="plain")
     p.set_defaults(run=_check_pattern)
+
+    p = command("fetch-event", "Print the full event behind a claim-checked pointer event.")
+    p.add_argument(
+        "event",
+        nargs="?",
+        type=Path,
+        help="the delivered event as JSON, a file or - for standard input (the default)",
+    )
+    p.set_defaults(run=_fetch_event)
     return top
 
 
@@ -169,6 +178,10 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _check_pattern(args: argparse.Namespace) -> int:
     return check_pattern.run(_aws(args), args)
+
+
+def _fetch_event(args: argparse.Namespace) -> int:
+    return fetch_event.run(_aws(args), args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,52 @@
+"""`fetch-event`: the full event behind a claim-checked pointer event, as a consumer reads it.
+
+A large change reaches consumers as a pointer event (`detail.claimCheck`) whose
+S3 object holds the whole event; this prints that event, envelope and full
+detail, so an operator can look at what a consumer would process. Any other
+event is printed unchanged. Numbers keep every digit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from dynamodb_fanout.errors import EXIT_OK, CliError
+from fanout.attribute_values import number, to_json
+from fanout.claim_check import ClaimCheckError, fetch_full_event, is_pointer
+
+EXPECTED = "an EventBridge event as a target receives it (an object with detail-type and detail)"
+
+
+def read_event(path: Path | None) -> tuple[str, dict[str, Any]]:
+    """The event (its text and its value) from a file, or standard input without one or '-'."""
+    try:
+        text = sys.stdin.read() if path is None or str(path) == "-" else path.read_text("utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        event = json.loads(text, parse_float=number, parse_int=number)
+    except ValueError as exc:
+        raise CliError(
+            f"{path or 'standard input'} is not JSON ({exc}); expected {EXPECTED}"
+        ) from None
+    if not isinstance(event, dict) or not isinstance(event.get("detail"), dict):
+        raise CliError(f"{path or 'standard input'} is not {EXPECTED}")
+    return text, event
+
+
+def run(aws: Any, args: argparse.Namespace) -> int:
+    text, event = read_event(args.event)
+    if not is_pointer(event):
+        print("not a claim-checked pointer event: printed as it is", file=sys.stderr)
+        print(text.strip())
+        return EXIT_OK
+    try:
+        full = fetch_full_event(event, aws.client("s3"), parse_float=number, parse_int=number)
+    except ClaimCheckError as exc:
+        raise CliError(str(exc)) from None
+    print(to_json(full))
+    return EXIT_OK
