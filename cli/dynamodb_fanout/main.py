@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from dynamodb_fanout import __version__, backfill, check_pattern, fetch_event, replay
 from dynamodb_fanout.aws import Aws, queue_url
@@ -48,6 +49,14 @@ def _rate(text: str) -> float:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's usage errors as one line, like every other expected failure."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.exit(EXIT_ERROR)
+
+
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """--region/--profile/--endpoint-url, accepted before or after the subcommand."""
     default = argparse.SUPPRESS if suppress else None
@@ -60,7 +69,7 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
+    top = _Parser(
         prog=PROG,
         description="Operate a DynamoDB Stream -> EventBridge fan-out: "
         "redrive, backfill, replay, check-pattern, fetch-event.",

@@ -1,0 +1,35 @@
+"""A wrong invocation is one line on stderr and exit status 2, like every expected failure."""
+
+from __future__ import annotations
+
+import pytest
+
+from dynamodb_fanout.main import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["backfill"], "required: --table, --event-bus"),
+        (["replay", "--queue-url", "x"], "required: --on-failure-queue, --event-bus, --dlq-url"),
+        (["redrive", "--dlq-url", "x"], "required: --queue-url"),
+        (["check-pattern", "--pattern", "{}", "--records", "y"], "unrecognized arguments"),
+        (["backfill", "--table", "t", "--event-bus", "b", "--segments", "0"], "at least 1"),
+        (["nosuch"], "invalid choice: 'nosuch'"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(argv, says, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert len(err.splitlines()) == 1, err
+    assert says in err and err.startswith("dynamodb-fanout") and "--help)" in err
+
+
+def test_help_still_prints_the_usage(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["backfill", "--help"])
+    assert exited.value.code == 0
+    assert "--segments" in capsys.readouterr().out
