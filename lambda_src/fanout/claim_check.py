@@ -2,7 +2,8 @@
 
 An entry above the size budget would otherwise go to the dead-letter queue.
 With a bucket configured it is stored whole under a key derived from the table
-and the eventID (a retry overwrites the same object instead of adding one) and
+and the record's identity (a retry overwrites the same object instead of
+adding one; two records never share one) and
 published as a pointer event: same source and detail-type, the keys, the
 metadata and changedAttributes, plus ``claimCheck`` = {bucket, key, size, uri};
 images are left out (raw: ``dynamodb`` without NewImage/OldImage). Only a
@@ -15,6 +16,7 @@ pointer event back into the full event with ``fetch_full_event``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -42,11 +44,24 @@ class ClaimCheckError(ValueError):
     """A pointer event whose object is missing or does not hold that event."""
 
 
-def object_key(prefix: str, table_name: str, event_id: str) -> str:
-    """<prefix><table>/<eventID>.json; characters unsafe in keys become '_'."""
+_KEY_ID_CHARS = 100  # of the readable eventID in a key (S3 keys: at most 1,024 bytes)
+NO_TIME = "no time left in the invocation"
+
+
+def object_key(
+    prefix: str, table_name: str, event_id: str, sequence_number: str = "", source_arn: str = ""
+) -> str:
+    """<prefix><table>/<eventID>-<digest>.json, unique per record, the same on every retry.
+
+    The readable part has characters unsafe in keys replaced by '_' (and may
+    be empty); the digest of the exact eventID, sequence number and stream
+    ARN keeps two records apart even when the readable parts are equal.
+    """
     table = _UNSAFE_KEY_CHARS.sub("_", table_name)
-    event = _UNSAFE_KEY_CHARS.sub("_", event_id) or "no-event-id"
-    return f"{prefix}{table}/{event}.json"
+    event = _UNSAFE_KEY_CHARS.sub("_", event_id)[:_KEY_ID_CHARS] or "no-event-id"
+    identity = "\n".join((event_id, sequence_number, source_arn)).encode("utf-8")
+    digest = hashlib.sha256(identity).hexdigest()[:20]
+    return f"{prefix}{table}/{event}-{digest}.json"
 
 
 def stored_body(entry: Entry) -> bytes:
@@ -116,6 +131,7 @@ class Stored:
 
     pointers: list[Entry] = field(default_factory=list)  # to publish instead
     failed: list[tuple[Entry, str]] = field(default_factory=list)  # for the DLQ, with why
+    untried: list[Entry] = field(default_factory=list)  # no time to store: reported back
     calls: int = 0
 
 
@@ -138,7 +154,14 @@ class ClaimCheck:
         """Put each entry's full event, and build its pointer; never raises for an entry."""
         result = Stored()
         for entry in entries:
-            key = object_key(self.prefix, entry.record.table_name, entry.record.event_id)
+            record = entry.record
+            key = object_key(
+                self.prefix,
+                record.table_name,
+                record.event_id,
+                record.sequence_number,
+                record.source_arn,
+            )
             body = stored_body(entry)
             pointer = pointer_entry(entry, self.bucket, key, len(body))
             if pointer.size >= max_event_size:
@@ -148,6 +171,8 @@ class ClaimCheck:
             error = self._put(key, body, deadline, result)
             if error is None:
                 result.pointers.append(pointer)
+            elif error is NO_TIME:
+                result.untried.append(entry)
             else:
                 result.failed.append(
                     (entry, f"storing it in s3://{self.bucket}/{key} failed: {error}")
@@ -155,12 +180,12 @@ class ClaimCheck:
         return result
 
     def _put(self, key: str, body: bytes, deadline: Deadline, result: Stored) -> str | None:
-        """None once stored; otherwise the last error."""
-        error = "no time left in the invocation"
+        """None once stored; NO_TIME if never tried; otherwise the last error."""
+        error = NO_TIME
         for attempt in range(PUT_ATTEMPTS):
             delay = 0.0 if attempt == 0 else min(1.0, 0.1 * 2**attempt)
             if not deadline.allows(delay * 1000):
-                return error
+                return error if attempt else NO_TIME
             self._sleep(delay)
             result.calls += 1
             try:

@@ -8,7 +8,8 @@ dead-letter queue or reported back, so:
   botocore's socket timeouts, which a slow endpoint can stretch;
 - publishing keeps a reserve for the calls still to make after it: parking
   what failed (one call that stalls up to its limit, plus the normal ones)
-  and returning the response.
+  and returning the response. The reserve grows with the dead letters known
+  so far (``expect_letters``), up to half of the invocation.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ RESPONSE_MS = 100.0
 # still publish.
 RESERVE_MIN_MS = 150.0
 RESERVE_MAX_MS = 2 * CALL_MAX_MS + RESPONSE_MS
+# Added to the reserve per SendMessageBatch still to make (10 letters each).
+PARK_CALL_MS = 40.0
 
 
 class CallTimedOut(Exception):
@@ -67,8 +70,24 @@ class Deadline:
         self, remaining_ms: Callable[[], Any], reserve_ms: float, limited: bool = True
     ) -> None:
         self._remaining_ms = remaining_ms
-        self.reserve_ms = reserve_ms
+        self._reserve_ms = reserve_ms
         self.limited = limited
+        self._letters = 0
+        self.letters_cap_ms = 0.0  # how much expected letters may add to the reserve
+
+    @property
+    def reserve_ms(self) -> float:
+        """Kept from publishing: the base reserve plus time to park the letters expected."""
+        extra = math.ceil(self._letters / 10) * PARK_CALL_MS
+        return self._reserve_ms + min(self.letters_cap_ms, extra)
+
+    @reserve_ms.setter
+    def reserve_ms(self, value: float) -> None:
+        self._reserve_ms = value
+
+    def expect_letters(self, count: int) -> None:
+        """``count`` more records will need parking: keep time for them."""
+        self._letters += count
 
     @classmethod
     def from_context(cls, context: Any) -> Deadline:
@@ -81,6 +100,7 @@ class Deadline:
         if math.isinf(left):
             return cls.unlimited()
         deadline.reserve_ms = max(RESERVE_MIN_MS, min(RESERVE_MAX_MS, left / 3))
+        deadline.letters_cap_ms = max(0.0, left / 2 - deadline.reserve_ms)
         return deadline
 
     @classmethod

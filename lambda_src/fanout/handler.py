@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -20,11 +20,13 @@ from botocore.config import Config
 from fanout import batching, metrics
 from fanout.claim_check import ClaimCheck
 from fanout.dead_letter import MALFORMED, TOO_LARGE, DeadLetter, DeadLetterQueue
-from fanout.deadline import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, Deadline
-from fanout.publisher import Failure, Outcome, Publisher
+from fanout.deadline import CALL_MIN_MS, CONNECT_TIMEOUT_S, READ_TIMEOUT_S, Deadline
+from fanout.publisher import EXHAUSTED, Failure, Outcome, Publisher
+from fanout.rate import AdaptiveRate
 from fanout.records import Entry, MalformedRecord, convert, decode
 from fanout.response import batch_item_failures, reported_count
 from fanout.settings import Settings
+from fanout.valve import SafetyValve
 
 logger = logging.getLogger("fanout")
 
@@ -37,6 +39,12 @@ class Runtime:
     publisher: Publisher
     dead_letters: DeadLetterQueue
     claim_check: ClaimCheck | None = None  # with LARGE_EVENT_BUCKET
+    valve: SafetyValve = field(default_factory=lambda: SafetyValve(None, None))
+
+    @property
+    def rate(self) -> AdaptiveRate:
+        """The publishing rate every transport of this environment shares."""
+        return self.publisher.rate
 
 
 _VALIDATE = Config(parameter_validation=True)  # the DLQ path is rare: keep botocore's checks
@@ -87,6 +95,7 @@ def build_runtime(settings: Settings, session: Any = None) -> Runtime:
             if settings.large_event_bucket
             else None
         ),
+        valve=SafetyValve(settings.maximum_record_age_s, settings.maximum_retry_attempts),
     )
 
 
@@ -158,40 +167,95 @@ def _process(event: Any, context: Any, rt: Runtime) -> tuple[dict[str, list], me
 def _fan_out(
     records: list[Any], rt: Runtime, deadline: Deadline, counts: metrics.Counts
 ) -> dict[str, list]:
-    letters: list[DeadLetter] = []  # filled as records are converted and sent
+    reports_before = rt.valve.reports_before(records)
+    if rt.valve.last_chance(reports_before):
+        deadline.expect_letters(len(records))  # whatever is not published gets parked
+    letters: list[DeadLetter] = []  # what cannot succeed, filled as records are converted
     too_large: list[Entry] = []
-    entries = _capped(_convert_all(records, rt.settings, letters), rt.settings, too_large)
+    entries = _capped(
+        _convert_all(records, rt.settings, letters, deadline), rt, too_large, deadline
+    )
     requests = batching.iter_requests(entries, too_large, rt.settings.max_event_bytes)
     outcome = rt.publisher.publish(_logged(requests, rt.settings.event_bus_name), deadline)
 
     problems: dict[int, str] = {}  # record index -> why claim-check could not carry it
+    untried: list[Entry] = []  # too large, and no time to store them: reported back
     if too_large and rt.claim_check is not None:
-        too_large = _claim_check(too_large, rt, deadline, outcome, problems, counts)
+        too_large, untried = _claim_check(too_large, rt, deadline, outcome, problems, counts)
     letters += [oversize(e, rt.settings, problems.get(e.record.index)) for e in too_large]
-    letters += [_failed(failure) for failure in outcome.failed]
-    # Lambda delivers again from the first record never sent: letters after it
+    letters += [_failed(failure) for failure in outcome.failed if not failure.retryable]
+    left: dict[int, Failure | Entry] = {f.entry.record.index: f for f in outcome.failed}
+    left.update((entry.record.index, entry) for entry in outcome.unsent + untried)
+    published = set(outcome.published)
+    held, first_reported = _valve(records, published, letters, left, rt, deadline, reports_before)
+    # Lambda delivers again from the first record reported: letters after it
     # would only be parked twice.
-    first_unsent = min((entry.record.index for entry in outcome.unsent), default=len(records))
-    letters = [letter for letter in letters if letter.index < first_unsent]
-    accounted = set(outcome.published)
-    accounted |= _park(letters, rt.dead_letters, deadline, counts)
+    letters = sorted(
+        (letter for letter in letters + held if letter.index < first_reported),
+        key=lambda letter: letter.index,
+    )
+    accounted = published | _park(letters, rt.dead_letters, deadline, counts)
     response = batch_item_failures(records, accounted)
+    rt.valve.reported(response, reports_before)
 
     counts.published = len(outcome.published)
     counts.retried = outcome.retried
+    counts.throttled = outcome.throttled
     counts.put_events_calls = outcome.calls
     counts.reported = reported_count(records, accounted)
+    counts.publish_rate = rt.publisher.rate.per_second
+    counts.held = sum(1 for letter in held if letter.index in accounted)
     return response
 
 
+def _valve(
+    records: list[Any],
+    published: set[int],
+    letters: list[DeadLetter],
+    left: dict[int, Failure | Entry],
+    rt: Runtime,
+    deadline: Deadline,
+    reports_before: int,
+) -> tuple[list[DeadLetter], int]:
+    """Letters for the leftovers the stream would drop, and the first record to report.
+
+    Leftovers are taken in record order (the oldest first) until one may be
+    reported safely; that one and everything after it are reported.
+    """
+    final = {letter.index for letter in letters}
+    left_s = 0.0 if not deadline.limited else max(0.0, deadline.left_ms()) / 1000
+    held: list[DeadLetter] = []
+    for index, raw in enumerate(records):
+        if index in published or index in final:
+            continue
+        why = rt.valve.why_park(raw, reports_before, left_s)
+        if why is None:
+            return held, index
+        held.append(_held(index, raw, left.get(index), why))
+    return held, len(records)
+
+
+def _held(index: int, raw: Any, left: Failure | Entry | None, why: str) -> DeadLetter:
+    """A retryable record parked because reporting it again would let the stream drop it."""
+    note = f"parked instead of reported back: {why}"
+    if isinstance(left, Failure):
+        message = f"{left.error_code}: {left.message}; {note}"
+        return DeadLetter(index, raw, EXHAUSTED, message, left.attempts, left.entry)
+    if isinstance(left, Entry):
+        return DeadLetter(index, raw, EXHAUSTED, f"not sent in time; {note}", 0, left)
+    return DeadLetter(index, raw, EXHAUSTED, f"not converted in time; {note}")
+
+
 def _capped(
-    entries: Iterator[Entry], settings: Settings, too_large: list[Entry]
+    entries: Iterator[Entry], rt: Runtime, too_large: list[Entry], deadline: Deadline
 ) -> Iterator[Entry]:
     """Entries under MAX_EVENT_SIZE; larger ones go to too_large (batching caps requests)."""
-    limit = settings.event_size_limit
+    limit = rt.settings.event_size_limit
     for entry in entries:
         if entry.size >= limit:
             too_large.append(entry)
+            if rt.claim_check is None:
+                deadline.expect_letters(1)
         else:
             yield entry
 
@@ -203,8 +267,12 @@ def _claim_check(
     outcome: Outcome,
     problems: dict[int, str],
     counts: metrics.Counts,
-) -> list[Entry]:
-    """Store the too-large entries in S3 and publish their pointers; what is left is returned."""
+) -> tuple[list[Entry], list[Entry]]:
+    """Store the too-large entries in S3 and publish their pointers.
+
+    Returns the entries for the DLQ (claim-check cannot carry them) and those
+    never tried for lack of time (reported back, like unsent entries).
+    """
     assert rt.claim_check is not None
     stored = rt.claim_check.store(too_large, rt.settings.event_size_limit, deadline)
     left = [entry for entry, _ in stored.failed]
@@ -214,7 +282,7 @@ def _claim_check(
         pointers = rt.publisher.publish(_logged(requests, rt.settings.event_bus_name), deadline)
         counts.claim_checked = len(pointers.published)
         outcome.merge(pointers)
-    return sorted(left, key=lambda entry: entry.record.index)
+    return sorted(left, key=lambda entry: entry.record.index), stored.untried
 
 
 def _records_of(event: Any) -> tuple[list[Any], str | None]:
@@ -302,18 +370,31 @@ def _function_name(context: Any) -> str:
     return os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")
 
 
+# Conversion checks the clock every this many records: often enough to stop
+# within a few ms of the last useful moment, rarely enough to cost nothing.
+CHECK_EVERY = 16
+
+
 def _convert_all(
-    records: list[Any], settings: Settings, malformed: list[DeadLetter]
+    records: list[Any], settings: Settings, malformed: list[DeadLetter], deadline: Deadline
 ) -> Iterator[Entry]:
-    """Entries for the good records, lazily; dead letters for the malformed ones."""
+    """Entries for the good records, lazily; dead letters for the malformed ones.
+
+    Stops once no further call could be made: records not converted are
+    reported back, and converting them would only make the handler late.
+    """
     for index, raw in enumerate(records):
+        if index % CHECK_EVERY == 0 and deadline.call_limit_ms() < CALL_MIN_MS:
+            return
         try:
             yield convert(decode(index, raw), settings)
         except MalformedRecord as exc:
             malformed.append(DeadLetter(index, raw, MALFORMED, str(exc)))
+            deadline.expect_letters(1)
         except Exception as exc:  # e.g. nesting too deep: park the record, keep the batch
             message = f"cannot convert the record: {type(exc).__name__}: {exc}"
             malformed.append(DeadLetter(index, raw, MALFORMED, message[:1000]))
+            deadline.expect_letters(1)
 
 
 if "AWS_LAMBDA_FUNCTION_NAME" in os.environ and "AWS_LAMBDA_RUNTIME_API" in os.environ:

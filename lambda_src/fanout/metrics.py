@@ -22,6 +22,9 @@ _METRICS = (
     ("DeadLettered", "Count"),
     ("ClaimChecked", "Count"),
     ("Reported", "Count"),
+    ("Throttled", "Count"),
+    ("HeldFromStream", "Count"),
+    ("PublishRate", "Count/Second"),
     ("PutEventsCalls", "Count"),
     ("DurationMs", "Milliseconds"),
 )
@@ -40,6 +43,9 @@ class Counts:
     dead_lettered: Counter[str] = field(default_factory=Counter)
     not_parked: int = 0
     claim_checked: int = 0  # published as a pointer, the full event in S3
+    throttled: int = 0  # entry results throttled by PutEvents (each retry counts again)
+    held: int = 0  # retryable, parked by the safety valve because the stream would drop them
+    publish_rate: float = 0.0  # the shared rate at the end, entries/s
 
 
 def emf_line(counts: Counts, function_name: str, duration_ms: float) -> str:
@@ -51,6 +57,9 @@ def emf_line(counts: Counts, function_name: str, duration_ms: float) -> str:
         "DeadLettered": sum(counts.dead_lettered.values()),
         "ClaimChecked": counts.claim_checked,
         "Reported": counts.reported,
+        "Throttled": counts.throttled,
+        "HeldFromStream": counts.held,
+        "PublishRate": round(counts.publish_rate, 1),
         "PutEventsCalls": counts.put_events_calls,
         "DurationMs": round(duration_ms, 1),
     }

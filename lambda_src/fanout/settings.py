@@ -16,6 +16,9 @@ DETAIL_FORMATS = ("plain", "raw", "both")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MAX_ATTEMPTS_RANGE = (1, 10)
 PUBLISH_CONCURRENCY_RANGE = (1, 64)
+# The event source mapping's own ranges (Lambda parameters for DynamoDB event source mappings).
+RECORD_AGE_RANGE = (60, 604_800)
+RETRY_ATTEMPTS_RANGE = (0, 10_000)
 
 _BUS_NAME = re.compile(r"[/.\-_A-Za-z0-9]{1,256}")
 _BUS_ARN = re.compile(
@@ -48,6 +51,9 @@ class Settings:
     max_event_size: int | None = None  # None: max_event_bytes
     large_event_bucket: str | None = None  # None: no claim-check, too large goes to the DLQ
     large_event_prefix: str = DEFAULT_LARGE_EVENT_PREFIX
+    # The mapping's limits, for the safety valve (fanout.valve); None: no limit (-1).
+    maximum_record_age_s: int | None = None
+    maximum_retry_attempts: int | None = None
 
     @property
     def event_size_limit(self) -> int:
@@ -90,6 +96,8 @@ class Settings:
             ),
             large_event_bucket=reader.bucket_name("LARGE_EVENT_BUCKET"),
             large_event_prefix=reader.key_prefix("LARGE_EVENT_PREFIX", DEFAULT_LARGE_EVENT_PREFIX),
+            maximum_record_age_s=reader.limit("MAXIMUM_RECORD_AGE_IN_SECONDS", *RECORD_AGE_RANGE),
+            maximum_retry_attempts=reader.limit("MAXIMUM_RETRY_ATTEMPTS", *RETRY_ATTEMPTS_RANGE),
         )
         if reader.problems:
             raise SettingsError("invalid configuration: " + "; ".join(reader.problems))
@@ -160,6 +168,18 @@ class _Reader:
         before = len(self.problems)
         value = self.integer(name, low, low, high)
         return None if len(self.problems) > before else value
+
+    def limit(self, name: str, low: int, high: int) -> int | None:
+        """An event source mapping limit: -1 (or unset) is none."""
+        if self._get(name) in (None, "-1"):
+            return None
+        before = len(self.problems)
+        value = self.integer(name, low, low, high)
+        if len(self.problems) > before:
+            raw = self.env[name].strip()
+            self.problems[-1] = f"{name}={raw!r} must be -1 or a whole number from {low} to {high}"
+            return None
+        return value
 
     def bucket_name(self, name: str) -> str | None:
         value = self._get(name)

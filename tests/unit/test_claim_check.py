@@ -54,9 +54,39 @@ def s3():
 
 
 def test_object_key_is_derived_from_table_and_event_id() -> None:
-    assert object_key("p/", "Orders", "abc123") == "p/Orders/abc123.json"
-    assert object_key("p/", "my.table", "a/b c") == "p/my.table/a_b_c.json"
-    assert object_key("p/", "t", "") == "p/t/no-event-id.json"
+    assert re.fullmatch(r"p/Orders/abc123-[0-9a-f]{20}\.json", object_key("p/", "Orders", "abc123"))
+    assert object_key("p/", "my.table", "a/b c").startswith("p/my.table/a_b_c-")
+    assert object_key("p/", "t", "").startswith("p/t/no-event-id-")
+    assert object_key("p/", "t", "e", "1", "arn") == object_key("p/", "t", "e", "1", "arn")
+
+
+def test_object_keys_are_unique_per_record() -> None:
+    """Empty eventIDs, or ones equal once unsafe characters are replaced, never share an object."""
+    arn = streams.STREAM_ARN
+    keys = {
+        object_key(PREFIX, "Orders", "", "1", arn),
+        object_key(PREFIX, "Orders", "", "2", arn),
+        object_key(PREFIX, "Orders", "a/b", "3", arn),
+        object_key(PREFIX, "Orders", "a b", "3", arn),
+        object_key(PREFIX, "Orders", "a_b", "3", arn),
+        object_key(PREFIX, "Orders", "x" * 300, "4", arn),
+        object_key(PREFIX, "Orders", "x" * 301, "4", arn),
+        object_key(PREFIX, "Orders", "a/b", "3", arn + "-other"),
+    }
+    assert len(keys) == 8
+
+
+def test_records_whose_ids_collide_in_the_key_each_get_their_own_object(s3) -> None:
+    first, second = big_modify(seq=1), big_modify(seq=99)
+    first["eventID"], second["eventID"] = "a/b", "a b"
+    entries = [entry_of(first), entry_of(second)]
+    result = ClaimCheck(s3, BUCKET, PREFIX).store(entries, 2000, Deadline.unlimited())
+    keys = [json.loads(p.detail)["claimCheck"]["key"] for p in result.pointers]
+    assert len(set(keys)) == 2
+    for key, entry in zip(keys, entries, strict=True):
+        body = json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+        assert body["detail"]["eventID"] == entry.record.event_id
+        assert body["detail"]["sequenceNumber"] == entry.record.sequence_number
 
 
 @pytest.mark.parametrize("fmt", event_schema.FORMATS)
@@ -109,7 +139,10 @@ def test_store_puts_the_full_event_and_a_retry_overwrites(s3) -> None:
     assert not first.failed and not again.failed
     assert first.pointers == again.pointers
     objects = s3.list_objects_v2(Bucket=BUCKET)["Contents"]
-    assert [o["Key"] for o in objects] == ["large-events/Orders/event-1.json"]
+    assert [o["Key"] for o in objects] == [
+        json.loads(first.pointers[0].detail)["claimCheck"]["key"]
+    ]
+    assert objects[0]["Key"].startswith("large-events/Orders/event-1-")
     body = s3.get_object(Bucket=BUCKET, Key=objects[0]["Key"])["Body"].read()
     assert body == stored_body(entry)
     stored = json.loads(body)
@@ -154,7 +187,7 @@ def test_a_missing_bucket_is_not_retried(s3) -> None:
     result = store.store([entry_of(big_modify())], 2000, Deadline.unlimited())
     assert not result.pointers
     ((_, why),) = result.failed
-    assert "NoSuchBucket" in why and "s3://no-such-bucket/large-events/Orders/event-1.json" in why
+    assert "NoSuchBucket" in why and "s3://no-such-bucket/large-events/Orders/event-1-" in why
     assert result.calls == 1
 
 
@@ -185,7 +218,8 @@ def test_nothing_is_put_without_time_left() -> None:
     s3 = FlakyS3(0)
     deadline = Deadline(lambda: 900.0, 1000.0)
     result = ClaimCheck(s3, BUCKET, PREFIX).store([entry_of(big_modify())], 2000, deadline)
-    assert s3.calls == 0 and result.failed[0][1].endswith("failed: no time left in the invocation")
+    assert s3.calls == 0 and not result.failed  # never tried: reported back, not parked
+    assert [e.record.event_id for e in result.untried] == ["event-1"]
 
 
 def test_a_pointer_that_is_still_too_large_is_not_stored() -> None:
@@ -262,7 +296,7 @@ def test_an_oversize_record_reaches_the_consumer_as_a_pointer(stack, bucket, fmt
     for event in events.values():
         event_schema.assert_valid(event, fmt)
     pointer = events["event-2"]
-    assert pointer["detail"]["claimCheck"]["key"] == "large-events/Orders/event-2.json"
+    assert pointer["detail"]["claimCheck"]["key"].startswith("large-events/Orders/event-2-")
     full = fetch_full_event(pointer, boto3.client("s3"))
     event_schema.assert_valid(full, fmt)
     if fmt != "raw":

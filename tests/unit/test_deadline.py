@@ -18,6 +18,7 @@ from fanout.deadline import Deadline
 from fanout.handler import Runtime, process
 from fanout.publisher import Publisher
 from fanout.settings import Settings
+from fanout.valve import SafetyValve
 from tests.unit import streams
 from tests.unit.conftest import Context
 from tests.unit.memory import MemoryEvents, MemorySqs
@@ -27,11 +28,14 @@ BUS = "fanoutBus"
 SETTINGS = Settings(event_bus_name=BUS, dlq_url="https://sqs.us-east-1.amazonaws.com/1/dlq")
 
 
-def runtime(events: Any, sqs: Any, settings: Settings = SETTINGS) -> Runtime:
+def runtime(
+    events: Any, sqs: Any, settings: Settings = SETTINGS, valve: SafetyValve | None = None
+) -> Runtime:
     return Runtime(
         settings,
         Publisher(events, BUS, settings.max_attempts, settings.publish_concurrency),
         DeadLetterQueue(sqs, settings.dlq_url, settings.dlq_max_bytes, BUS),
+        valve=valve or SafetyValve(None, None),
     )
 
 
@@ -45,7 +49,7 @@ def rejected(ids: range) -> dict[str, list[str | None]]:
 
 
 @pytest.mark.parametrize("timeout_ms", [1200, 2500])
-def test_put_events_stalling_returns_in_time_with_every_record_parked(timeout_ms: int) -> None:
+def test_put_events_stalling_returns_in_time_and_reports_every_record(timeout_ms: int) -> None:
     sqs = MemorySqs()
     records = [streams.insert(i) for i in range(25)]
     with stalling_endpoint() as url:
@@ -53,10 +57,30 @@ def test_put_events_stalling_returns_in_time_with_every_record_parked(timeout_ms
         response = process(streams.batch(*records), context, runtime(client("events", url), sqs))
         left = context.get_remaining_time_in_millis()
     assert left > 0, f"returned {-left} ms after the deadline"
+    # a stalled bus is retryable: everything stays in the stream, in order, nothing parked
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [
+        seq(i) for i in range(25)
+    ]
+    assert sqs.bodies == []
+
+
+def test_put_events_stalling_near_the_record_age_limit_parks_every_record() -> None:
+    sqs = MemorySqs()
+    records = [streams.insert(i) for i in range(25)]
+    created = records[0]["dynamodb"]["ApproximateCreationDateTime"]
+    # the mapping drops records older than an hour; these are 59 minutes 50 s old
+    valve = SafetyValve(3600, None, clock=lambda: created + 3590)
+    with stalling_endpoint() as url:
+        context = RealClock(1200)
+        rt = runtime(client("events", url), sqs, valve=valve)
+        response = process(streams.batch(*records), context, rt)
+        left = context.get_remaining_time_in_millis()
+    assert left > 0, f"returned {-left} ms after the deadline"
     assert response == {"batchItemFailures": []}
     assert [body["record"]["eventID"] for body in sqs.bodies] == [r["eventID"] for r in records]
     assert {body["reason"] for body in sqs.bodies} == {publisher.EXHAUSTED}
     assert "CallTimedOut" in sqs.bodies[0]["message"]
+    assert "maximum_record_age_in_seconds = 3600" in sqs.bodies[0]["message"]
 
 
 @pytest.mark.parametrize("timeout_ms", [1000, 3000])
@@ -133,11 +157,11 @@ def test_letters_after_a_record_never_sent_are_left_for_redelivery() -> None:
     events = MemoryEvents(rejected(range(30)), set())
     sqs = MemorySqs()
     # enough time for the first requests only; the rest is never sent
-    context = Context(remaining_ms=1000, per_call_ms=150)
+    context = Context(remaining_ms=1500, per_call_ms=150)
     settings = Settings(event_bus_name=BUS, dlq_url=SETTINGS.dlq_url, publish_concurrency=1)
     response = process(streams.batch(*records), context, runtime(events, sqs, settings))
     first = response["batchItemFailures"][0]["itemIdentifier"]
-    assert first != seq(0)
+    assert first != seq(0) and sqs.bodies
     assert all(json.loads(json.dumps(b))["record"]["eventID"] for b in sqs.bodies)
     assert all(int(b["record"]["dynamodb"]["SequenceNumber"]) < int(first) for b in sqs.bodies)
 

@@ -81,30 +81,56 @@ def test_access_denied_for_the_request_parks_every_entry(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize("max_attempts", [1, 3, 5])
-def test_retries_stop_at_max_attempts(stack: Stack, max_attempts: int) -> None:
+def test_service_errors_stop_at_max_attempts_and_are_reported_back(
+    stack: Stack, max_attempts: int
+) -> None:
     h = harness(stack, max_attempts=max_attempts)
-    h.events.entry_faults = {seq(1): ["ThrottlingException"] * 10}
+    h.events.entry_faults = {seq(1): ["InternalFailure"] * 10}
+    response = run(h, [streams.insert(0), streams.insert(1), streams.insert(2)])
+    # retryable: the stream delivers it again, in order; nothing is parked
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": seq(1)}, {"itemIdentifier": seq(2)}]
+    }
+    assert h.events.attempts[seq(1)] == max_attempts
+    assert stack.dead_letters() == []
+    assert len(h.sleeps) == max_attempts - 1
+
+
+def test_throttled_entries_are_retried_beyond_max_attempts_while_time_allows(stack: Stack) -> None:
+    h = harness(stack, max_attempts=3)
+    h.events.entry_faults = {seq(1): ["ThrottlingException"] * 8}
     response = run(h, [streams.insert(0), streams.insert(1)])
     assert response == {"batchItemFailures": []}
-    assert h.events.attempts[seq(1)] == max_attempts
-    [letter] = stack.dead_letters()
-    assert letter["reason"] == publisher.EXHAUSTED
-    assert letter["attempts"] == max_attempts
-    assert len(h.sleeps) == max_attempts - 1
+    assert h.events.attempts[seq(1)] == 9
+    assert stack.dead_letters() == []
+    assert len(stack.consumed()) == 2
+
+
+def test_throttling_lowers_the_shared_rate_and_success_raises_it(stack: Stack, capsys) -> None:
+    h = harness(stack)
+    before = h.runtime.rate.per_second
+    h.events.entry_faults = {seq(i): ["ThrottlingException"] for i in range(10)}
+    run(h, [streams.insert(i) for i in range(10)])
+    lowered = h.runtime.rate.per_second
+    assert lowered < before
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["Throttled"] == 10 and line["PublishRate"] == round(lowered, 1)
+    run(h, [streams.insert(i) for i in range(10, 40)])
+    assert h.runtime.rate.per_second > lowered  # kept across invocations, grown back
 
 
 def test_backoff_is_full_jitter_and_bounded(stack: Stack) -> None:
     h = harness(stack, max_attempts=10)
     h.runtime.publisher.jitter = lambda: 1.0  # the top of each jitter range
-    h.events.entry_faults = {seq(0): ["ThrottlingException"] * 10}
+    h.events.entry_faults = {seq(0): ["InternalFailure"] * 10}
     run(h, [streams.insert(0)])
-    assert h.sleeps == [min(publisher.MAX_DELAY_S, publisher.BASE_DELAY_S * 2**k) for k in range(9)]
-    assert max(h.sleeps) == publisher.MAX_DELAY_S
+    expected = [min(publisher.MAX_DELAY_S, publisher.BASE_DELAY_S * 2**k) for k in range(9)]
+    assert h.sleeps == pytest.approx(expected, abs=0.005)  # waited from when it was queued
     h2 = harness(stack, max_attempts=3)
     h2.runtime.publisher.jitter = lambda: 0.25
-    h2.events.entry_faults = {seq(5): ["ThrottlingException"] * 2}
+    h2.events.entry_faults = {seq(5): ["ServiceUnavailable"] * 2}
     run(h2, [streams.insert(5)])
-    assert h2.sleeps == [0.025, 0.05]
+    assert h2.sleeps == pytest.approx([0.025, 0.05], abs=0.005)
 
 
 def test_dlq_unavailable_reports_the_record_for_redelivery(stack: Stack) -> None:
@@ -135,18 +161,18 @@ def test_no_time_left_sends_nothing_and_reports_everything(stack: Stack) -> None
     assert response == {"batchItemFailures": [{"itemIdentifier": seq(i)} for i in range(15)]}
 
 
-def test_time_running_out_stops_retrying_and_parks_the_failed(stack: Stack) -> None:
+def test_time_running_out_stops_retrying_and_reports_the_rest(stack: Stack) -> None:
     h = harness(stack, max_attempts=10)
     h.runtime.publisher.jitter = lambda: 1.0
-    h.events.entry_faults = {seq(1): ["ThrottlingException"] * 10}
-    # 3 s left and a 1 s reserve: the retries stop long before ten attempts
+    h.events.entry_faults = {seq(1): ["ThrottlingException"] * 100}
+    # 3 s left and a 1 s reserve: the retries stop long before a hundred attempts
     context = Context(remaining_ms=3000, per_call_ms=200)
-    response = run(h, [streams.insert(0), streams.insert(1)], context)
-    assert response == {"batchItemFailures": []}
-    assert 1 < h.events.attempts[seq(1)] < 10
-    [letter] = stack.dead_letters()
-    assert letter["reason"] == publisher.EXHAUSTED
-    assert "ms of the invocation left" in letter["message"]
+    response = run(h, [streams.insert(0), streams.insert(1), streams.insert(2)], context)
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": seq(1)}, {"itemIdentifier": seq(2)}]
+    }
+    assert 1 < h.events.attempts[seq(1)] < 100
+    assert stack.dead_letters() == []  # throttling is back-pressure, never a dead letter
 
 
 def test_many_requests_are_sent_concurrently(stack: Stack) -> None:
