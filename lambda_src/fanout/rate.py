@@ -24,7 +24,7 @@ from fanout.deadline import Deadline
 # largest default one (10,000 entries/s, "Amazon EventBridge quotas") so an
 # unthrottled function is never slowed down by its own limiter.
 CEILING_PER_SECOND = 20_000.0
-FLOOR_PER_SECOND = 5.0
+FLOOR_PER_SECOND = 1.0
 DECREASE = 0.5  # the rate kept after a throttle
 INCREASE_PER_SECOND = 20.0  # entries/s added per second of successful sending
 # Throttles of requests started before the last decrease say nothing new: ignore
