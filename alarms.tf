@@ -1,5 +1,6 @@
 # Alarms: anything parked (DLQ, on-failure queue), function errors, batch metadata Lambda
-# could not deliver, and the stream falling behind or no longer being read.
+# could not deliver, the stream falling behind or no longer being read, and sustained
+# throttling by the account's PutEvents quota.
 
 locals {
   alarm_common = {
@@ -119,6 +120,28 @@ resource "aws_cloudwatch_metric_alarm" "iterator_age_missing" {
   comparison_operator = "LessThanThreshold"
   threshold           = 1
   treat_missing_data  = "breaching"
+  alarm_actions       = local.alarm_common.alarm_actions
+  ok_actions          = local.alarm_common.ok_actions
+  tags                = var.tags
+}
+
+# The handler's own metric (EMF, namespace DynamoDBStreamFanout): entries PutEvents throttled.
+# Throttled records are retried and reported back to the stream, never parked, so a quota
+# that is too low shows only as a growing iterator age; this alarm names the cause.
+resource "aws_cloudwatch_metric_alarm" "throttling" {
+  count = var.create_alarms && var.throttling_alarm_minutes != null ? 1 : 0
+
+  alarm_name          = "${local.name}-throttled"
+  alarm_description   = "PutEvents throttled ${local.name} in each of ${coalesce(var.throttling_alarm_minutes, 0)} minutes: the account's PutEvents quota is too low for the stream of ${local.table_name}. Records wait in the stream (iterator age grows); raise the quota, filter records, or use a batch window."
+  namespace           = "DynamoDBStreamFanout"
+  metric_name         = "Throttled"
+  dimensions          = { FunctionName = local.name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = coalesce(var.throttling_alarm_minutes, 1)
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_common.alarm_actions
   ok_actions          = local.alarm_common.ok_actions
   tags                = var.tags

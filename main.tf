@@ -46,6 +46,9 @@ locals {
     DLQ_MAX_BYTES       = tostring(var.dlq.max_message_size)
     PUBLISH_CONCURRENCY = tostring(local.publish_concurrency)
     LOG_LEVEL           = var.log_level
+    # The mapping's limits, so the handler parks a retryable record before the mapping skips it.
+    MAXIMUM_RECORD_AGE_IN_SECONDS = tostring(var.maximum_record_age_in_seconds)
+    MAXIMUM_RETRY_ATTEMPTS        = tostring(var.maximum_retry_attempts)
   }
 }
 

@@ -620,7 +620,7 @@ variable "rules" {
 # ---------------------------------------------------------------------------
 
 variable "create_alarms" {
-  description = "Create CloudWatch alarms: dead-letter queue has messages, module-created on-failure queue has messages, function errors, on-failure deliveries failed, stream iterator age too high, stream not read."
+  description = "Create CloudWatch alarms: dead-letter queue has messages, module-created on-failure queue has messages, function errors, on-failure deliveries failed, stream iterator age too high, stream not read, sustained PutEvents throttling."
   type        = bool
   default     = true
   nullable    = false
@@ -660,6 +660,17 @@ variable "stream_silence_alarm_minutes" {
   validation {
     condition     = var.stream_silence_alarm_minutes == null || try(var.stream_silence_alarm_minutes >= 1 && var.stream_silence_alarm_minutes <= 1440 && floor(var.stream_silence_alarm_minutes) == var.stream_silence_alarm_minutes, false)
     error_message = "The stream_silence_alarm_minutes must be null or a whole number of minutes from 1 to 1440."
+  }
+}
+
+variable "throttling_alarm_minutes" {
+  description = "The sustained-throttling alarm fires when PutEvents throttled the function in each of this many consecutive minutes (the account's PutEvents quota is too low for the stream: raise it, filter, or batch). Throttled records stay in the stream, nothing is parked. Null: no such alarm."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.throttling_alarm_minutes == null || try(var.throttling_alarm_minutes >= 1 && var.throttling_alarm_minutes <= 1440 && floor(var.throttling_alarm_minutes) == var.throttling_alarm_minutes, false)
+    error_message = "The throttling_alarm_minutes must be null or a whole number of minutes from 1 to 1440."
   }
 }
 

@@ -79,6 +79,7 @@ run "environment_is_wired" {
     condition = toset(keys(aws_lambda_function.this.environment[0].variables)) == toset([
       "EVENT_BUS_NAME", "DLQ_URL", "EVENT_SOURCE", "MAX_ATTEMPTS", "DETAIL_FORMAT",
       "MAX_EVENT_BYTES", "DLQ_MAX_BYTES", "PUBLISH_CONCURRENCY", "LOG_LEVEL",
+      "MAXIMUM_RECORD_AGE_IN_SECONDS", "MAXIMUM_RETRY_ATTEMPTS",
     ])
     error_message = "The environment must hold exactly the handler's variables, got ${join(", ", keys(aws_lambda_function.this.environment[0].variables))}."
   }
@@ -108,6 +109,15 @@ run "environment_is_wired" {
     condition     = aws_lambda_function.this.environment[0].variables.DLQ_MAX_BYTES == tostring(aws_sqs_queue.dlq.max_message_size) && aws_sqs_queue.dlq.max_message_size == 262144
     error_message = "DLQ_MAX_BYTES must equal the DLQ's max_message_size (262144 by default)."
   }
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables.MAXIMUM_RECORD_AGE_IN_SECONDS == tostring(aws_lambda_event_source_mapping.this[0].maximum_record_age_in_seconds) &&
+      aws_lambda_function.this.environment[0].variables.MAXIMUM_RETRY_ATTEMPTS == tostring(aws_lambda_event_source_mapping.this[0].maximum_retry_attempts) &&
+      aws_lambda_function.this.environment[0].variables.MAXIMUM_RECORD_AGE_IN_SECONDS == "21600" &&
+      aws_lambda_function.this.environment[0].variables.MAXIMUM_RETRY_ATTEMPTS == "10"
+    )
+    error_message = "The handler's safety valve must get the mapping's maximum record age and retry attempts."
+  }
 }
 
 run "environment_follows_inputs" {
@@ -120,6 +130,9 @@ run "environment_follows_inputs" {
     publish_concurrency = 16
     log_level           = "DEBUG"
     dlq                 = { max_message_size = 65536 }
+
+    maximum_record_age_in_seconds = -1
+    maximum_retry_attempts        = 3
   }
   assert {
     condition = aws_lambda_function.this.environment[0].variables == tomap({
@@ -132,6 +145,9 @@ run "environment_follows_inputs" {
       DLQ_MAX_BYTES       = "65536"
       PUBLISH_CONCURRENCY = "16"
       LOG_LEVEL           = "DEBUG"
+
+      MAXIMUM_RECORD_AGE_IN_SECONDS = "-1"
+      MAXIMUM_RETRY_ATTEMPTS        = "3"
     })
     error_message = "The environment must follow the inputs."
   }
@@ -228,6 +244,7 @@ run "alarms_on_by_default" {
         aws_cloudwatch_metric_alarm.dlq_messages[0], aws_cloudwatch_metric_alarm.on_failure_messages[0],
         aws_cloudwatch_metric_alarm.errors[0], aws_cloudwatch_metric_alarm.iterator_age[0],
         aws_cloudwatch_metric_alarm.destination_delivery_failures[0], aws_cloudwatch_metric_alarm.iterator_age_missing[0],
+        aws_cloudwatch_metric_alarm.throttling[0],
       ] : a.alarm_name => [a.namespace, a.metric_name, a.statistic, a.comparison_operator, tostring(a.threshold), tostring(a.period), a.treat_missing_data]
       } == {
       "orders-fanout-dlq-messages"                  = ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "GreaterThanThreshold", "0", "300", "notBreaching"]
@@ -236,6 +253,7 @@ run "alarms_on_by_default" {
       "orders-fanout-iterator-age"                  = ["AWS/Lambda", "IteratorAge", "Maximum", "GreaterThanThreshold", "300000", "60", "notBreaching"]
       "orders-fanout-destination-delivery-failures" = ["AWS/Lambda", "DestinationDeliveryFailures", "Sum", "GreaterThanThreshold", "0", "60", "notBreaching"]
       "orders-fanout-stream-not-read"               = ["AWS/Lambda", "IteratorAge", "SampleCount", "LessThanThreshold", "1", "3600", "breaching"]
+      "orders-fanout-throttled"                     = ["DynamoDBStreamFanout", "Throttled", "Sum", "GreaterThanThreshold", "0", "60", "notBreaching"]
     }
     error_message = "Each alarm must watch its metric with its statistic, threshold, period and missing-data rule."
   }
@@ -246,6 +264,10 @@ run "alarms_on_by_default" {
       alltrue([for a in [aws_cloudwatch_metric_alarm.errors[0], aws_cloudwatch_metric_alarm.iterator_age[0], aws_cloudwatch_metric_alarm.destination_delivery_failures[0], aws_cloudwatch_metric_alarm.iterator_age_missing[0]] : a.dimensions == tomap({ FunctionName = "orders-fanout" })])
     )
     error_message = "Alarms must watch the module's queues and function."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.throttling[0].evaluation_periods == 15 && aws_cloudwatch_metric_alarm.throttling[0].dimensions == tomap({ FunctionName = "orders-fanout" })
+    error_message = "The throttling alarm must fire after 15 throttled minutes in a row of the module's function."
   }
   assert {
     condition     = alltrue([for a in [aws_cloudwatch_metric_alarm.dlq_messages[0], aws_cloudwatch_metric_alarm.errors[0], aws_cloudwatch_metric_alarm.destination_delivery_failures[0], aws_cloudwatch_metric_alarm.iterator_age_missing[0]] : a.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:oncall"])])
@@ -263,12 +285,32 @@ run "stream_silence_alarm_can_be_turned_off" {
   }
 }
 
+run "throttling_alarm_follows_its_input" {
+  variables {
+    throttling_alarm_minutes = 5
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.throttling[0].evaluation_periods == 5 && aws_cloudwatch_metric_alarm.throttling[0].metric_name == "Throttled"
+    error_message = "throttling_alarm_minutes must set how many throttled minutes in a row fire the alarm."
+  }
+}
+
+run "throttling_alarm_can_be_turned_off" {
+  variables {
+    throttling_alarm_minutes = null
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.throttling) == 0 && length(aws_cloudwatch_metric_alarm.iterator_age) == 1
+    error_message = "throttling_alarm_minutes = null must drop only the throttling alarm."
+  }
+}
+
 run "alarms_can_be_turned_off" {
   variables {
     create_alarms = false
   }
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.dlq_messages) + length(aws_cloudwatch_metric_alarm.errors) + length(aws_cloudwatch_metric_alarm.iterator_age) + length(aws_cloudwatch_metric_alarm.on_failure_messages) + length(aws_cloudwatch_metric_alarm.destination_delivery_failures) + length(aws_cloudwatch_metric_alarm.iterator_age_missing) == 0
+    condition     = length(aws_cloudwatch_metric_alarm.dlq_messages) + length(aws_cloudwatch_metric_alarm.errors) + length(aws_cloudwatch_metric_alarm.iterator_age) + length(aws_cloudwatch_metric_alarm.on_failure_messages) + length(aws_cloudwatch_metric_alarm.destination_delivery_failures) + length(aws_cloudwatch_metric_alarm.iterator_age_missing) + length(aws_cloudwatch_metric_alarm.throttling) == 0
     error_message = "create_alarms = false must create no alarm."
   }
 }

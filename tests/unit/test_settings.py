@@ -44,6 +44,36 @@ def test_every_variable_is_read() -> None:
     assert (settings.publish_concurrency, settings.log_level) == (8, "DEBUG")
 
 
+def test_the_mappings_limits_are_read_for_the_safety_valve(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    assert (
+        Settings.from_env(GOOD).maximum_record_age_s,
+        Settings.from_env(GOOD).maximum_retry_attempts,
+    ) == (None, None)
+    env = {**GOOD, "MAXIMUM_RECORD_AGE_IN_SECONDS": "21600", "MAXIMUM_RETRY_ATTEMPTS": "10"}
+    settings = Settings.from_env(env)
+    assert (settings.maximum_record_age_s, settings.maximum_retry_attempts) == (21600, 10)
+    unlimited = {**GOOD, "MAXIMUM_RECORD_AGE_IN_SECONDS": "-1", "MAXIMUM_RETRY_ATTEMPTS": "-1"}
+    settings = Settings.from_env(unlimited)
+    assert (settings.maximum_record_age_s, settings.maximum_retry_attempts) == (None, None)
+    runtime = handler.build_runtime(Settings.from_env(env))
+    assert (runtime.valve.maximum_record_age_s, runtime.valve.maximum_retry_attempts) == (21600, 10)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("MAXIMUM_RECORD_AGE_IN_SECONDS", "59", "-1 or a whole number from 60 to 604800"),
+        ("MAXIMUM_RECORD_AGE_IN_SECONDS", "604801", "-1 or a whole number from 60 to 604800"),
+        ("MAXIMUM_RETRY_ATTEMPTS", "10001", "-1 or a whole number from 0 to 10000"),
+        ("MAXIMUM_RETRY_ATTEMPTS", "-2", "-1 or a whole number from 0 to 10000"),
+    ],
+)
+def test_bad_mapping_limits_fail_by_name(name: str, value: str, allowed: str) -> None:
+    with pytest.raises(SettingsError, match=f"{name}='{value}' must be {allowed}"):
+        Settings.from_env({**GOOD, name: value})
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
