@@ -10,7 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
+from fanout.attribute_values import _value_of
 from fanout.records import (
     MalformedRecord,
     changed_attributes,
@@ -278,3 +282,37 @@ def test_changed_attributes_see_real_changes(old: Any, new: Any) -> None:
     assert changed_attributes({"v": old, "same": {"S": "x"}}, {"v": new, "same": {"S": "x"}}) == [
         "v"
     ]
+
+
+_VALUES = st.sampled_from(
+    [
+        {"N": "1"},
+        {"N": "1.0"},
+        {"N": "2"},
+        {"S": "1"},
+        {"SS": ["a", "b"]},
+        {"SS": ["b", "a"]},
+        {"M": {"a": {"N": "1"}}},
+        {"M": {"a": {"N": "1.00"}}},
+        {"B": "AAE="},
+        {"B": b"\x00\x01"},
+        {"NULL": True},
+        {"BOOL": False},
+        {"bad": 1, "two": 2},
+    ]
+)
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from("abcdef"), _VALUES),
+    st.dictionaries(st.sampled_from("abcdef"), _VALUES),
+)
+def test_changed_attributes_match_a_comparison_of_every_value(old: dict, new: dict) -> None:
+    """Comparing the typed values first is a shortcut only: the answer is that of by-value."""
+    by_value = sorted(
+        name
+        for name in old.keys() | new.keys()
+        if name not in old or name not in new or _value_of(old[name]) != _value_of(new[name])
+    )
+    assert changed_attributes(old, new) == by_value
