@@ -19,6 +19,8 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 
+from bench import changed_before
+from fanout import records as records_module
 from fanout.batching import pack
 from fanout.handler import Runtime, build_runtime, process
 from fanout.records import convert, decode
@@ -95,3 +97,30 @@ def measure(event: dict[str, Any], settings: Settings, repeat: int = 7) -> dict[
         "conversion": _best_cpu_us(conversion, len(records), repeat),
         "handler": _best_cpu_us(handler, len(records), repeat),
     }
+
+
+def conversion_before_after(
+    event: dict[str, Any], settings: Settings, repeat: int = 7
+) -> dict[str, float]:
+    """µs per record of conversion with the old changedAttributes path and with today's.
+
+    Both run in this process, one after the other, on the same records: the
+    old comparison (bench/changed_before.py) is swapped in for the first.
+    """
+    records = event["Records"]
+
+    def conversion() -> None:
+        pack(convert(decode(i, r), settings) for i, r in enumerate(records))
+
+    today = records_module.changed_attributes
+    assert changed_before.changed_attributes(
+        records[0]["dynamodb"]["OldImage"], records[0]["dynamodb"]["NewImage"]
+    ) == today(records[0]["dynamodb"]["OldImage"], records[0]["dynamodb"]["NewImage"])
+    records_module.changed_attributes = changed_before.changed_attributes  # type: ignore[assignment]
+    try:
+        before = _best_cpu_us(conversion, len(records), repeat)
+    finally:
+        records_module.changed_attributes = today
+    after = _best_cpu_us(conversion, len(records), repeat)
+    dumps = _best_cpu_us(lambda: [json.dumps(r) for r in records], len(records), repeat)
+    return {"before": before, "after": after, "dumps": dumps}
