@@ -287,34 +287,43 @@ class Publisher:
         are held in memory at once; waiting retries are taken first.
         """
         work = _Work(iter(requests), self.clock)
-        if self.concurrency == 1:
-            self._work(work, deadline)
-        else:
-            threads = [
-                threading.Thread(target=self._work, args=(work, deadline), name=f"put-{n}")
-                for n in range(self.concurrency)
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+        first = work.take()  # nothing to send, or no time: no threads to start
+        if first is None:
+            return work.outcome
+        threads = [
+            threading.Thread(target=self._work, args=(work, deadline), name=f"put-{n}")
+            for n in range(1, self.concurrency)
+        ]
+        for thread in threads:
+            thread.start()
+        self._work(work, deadline, first)
+        for thread in threads:
+            thread.join()
         return work.outcome
 
     def backoff_s(self, retry: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2^(retry-1))]."""
         return self.jitter() * min(MAX_DELAY_S, BASE_DELAY_S * 2 ** (retry - 1))
 
-    def _work(self, work: _Work, deadline: Deadline) -> None:
-        while (taken := work.take()) is not None:
+    def _work(
+        self,
+        work: _Work,
+        deadline: Deadline,
+        taken: tuple[list[_Pending], float] | None = None,
+    ) -> None:
+        """One thread's loop: take the next group, send it, until none is left or time is up."""
+        taken = taken or work.take()
+        while taken is not None:
             group, wait_s = taken
             if wait_s and not deadline.allows(wait_s * 1000):
                 self._give_up(work, group, deadline)  # its backoff does not fit: others may
-                continue
-            if wait_s:
-                self.sleep(wait_s)
-            if not self._send(work, group, deadline):
-                self._give_up(work, group + work.stop(), deadline)  # no call fits any more
-                return
+            else:
+                if wait_s:
+                    self.sleep(wait_s)
+                if not self._send(work, group, deadline):
+                    self._give_up(work, group + work.stop(), deadline)  # no call fits any more
+                    return
+            taken = work.take()
 
     def _send(self, work: _Work, group: list[_Pending], deadline: Deadline) -> bool:
         """One call for the group; False (nothing sent) if the deadline does not allow it."""

@@ -26,9 +26,12 @@ def batch_item_failures(records: Sequence[Any], accounted: set[int]) -> dict[str
     if first is None:
         return {"batchItemFailures": []}
     checkpoint = sequence_number_of(records[first]) or ""
-    later = (sequence_number_of(r) for r in records[first + 1 :])
-    identifiers = [checkpoint, *(s for s in later if s)]
-    return {"batchItemFailures": [{"itemIdentifier": s} for s in identifiers]}
+    failures = [{"itemIdentifier": checkpoint}]
+    for record in records[first + 1 :]:  # up to 10,000: one pass, no intermediate lists
+        sequence = sequence_number_of(record)
+        if sequence:
+            failures.append({"itemIdentifier": sequence})
+    return {"batchItemFailures": failures}
 
 
 def reported_count(records: Sequence[Any], accounted: set[int]) -> int:
