@@ -106,6 +106,22 @@ run "rejects_stream_silence_over_a_day" {
   expect_failures = [var.stream_silence_alarm_minutes]
 }
 
+run "rejects_throttling_alarm_over_a_day" {
+  command = plan
+  variables {
+    throttling_alarm_minutes = 1441
+  }
+  expect_failures = [var.throttling_alarm_minutes]
+}
+
+run "rejects_fractional_throttling_alarm_minutes" {
+  command = plan
+  variables {
+    throttling_alarm_minutes = 2.5
+  }
+  expect_failures = [var.throttling_alarm_minutes]
+}
+
 run "rejects_own_role_without_its_arn" {
   command = plan
   variables {
