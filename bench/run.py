@@ -11,7 +11,7 @@
 - CPU per record (bench/hot_path.py): conversion, and the whole handler with
   botocore's request building included, each against one json.dumps; and
   conversion of realistic MODIFY records (both images, ~1.2 KB items) with the
-  old changedAttributes path and today's, in the same run.
+  old MODIFY path and today's, in the same run.
 - Quota (bench/quota.py): 1,000 records against a fake bus that allows 200
   entries/s, with 30 s and 3 s left: published / parked / reported / calls.
 - Memory (bench/memory.py): a 6 MB-class payload parsed as Lambda does.
@@ -187,7 +187,8 @@ def report(args: argparse.Namespace) -> str:
         f"| {cpu['handler']:.1f} µs = {whole:.2f}x | ≤ 9x |",
         f"| realistic MODIFY (both images, ~1.2 KB items): one `json.dumps` of the record (CPU) "
         f"| {modify['dumps']:.1f} µs | |",
-        f"| … conversion per record, the old changedAttributes path (CPU) "
+        "| … conversion per record, the old path: changedAttributes by value, "
+        "old image converted in full (CPU) "
         f"| {modify['before']:.1f} µs | before |",
         f"| … conversion per record, today (CPU) | {modify['after']:.1f} µs "
         f"= {(1 - modify['after'] / modify['before']) * 100:.0f}% faster | ≥ 25% faster |",

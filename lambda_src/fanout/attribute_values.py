@@ -43,11 +43,12 @@ def changed_attributes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[s
     values are equal values, so only the ones that differ are compared the
     slow way (Decimal, sets, base64).
     """
+    get = old.get
+    spelled_apart = [name for name, value in new.items() if get(name, _ABSENT) != value]
     changed = [
         name
-        for name, value in new.items()
-        if (before := old.get(name, _ABSENT)) != value
-        and (before is _ABSENT or _value_of(before) != _value_of(value))
+        for name in spelled_apart
+        if name not in old or _value_of(old[name]) != _value_of(new[name])
     ]
     changed += [name for name in old if name not in new]
     return sorted(changed)
@@ -97,6 +98,21 @@ def unmarshal_item(item: Any) -> dict[str, Any]:
     if type(item) is not dict and not isinstance(item, Mapping):
         raise MalformedRecord(f"image is a {type(item).__name__}, not a map")
     return {name: unmarshal(value) for name, value in item.items()}
+
+
+def unmarshal_old_image(old: Any, new: Any, new_plain: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The old image as plain JSON, reusing the new image's value where an attribute is unchanged.
+
+    An attribute spelled the same in both images converts to the same value,
+    so it is converted once; the output is what unmarshal_item(old) gives.
+    """
+    if new_plain is None or type(old) is not dict or not isinstance(new, Mapping):
+        return unmarshal_item(old)
+    get = new.get
+    return {
+        name: new_plain[name] if get(name, _ABSENT) == value else unmarshal(value)
+        for name, value in old.items()
+    }
 
 
 def unmarshal(value: Any) -> Any:

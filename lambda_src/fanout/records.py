@@ -23,6 +23,7 @@ from fanout.attribute_values import (  # re-exported: the conversion's public na
     to_json,
     unmarshal,
     unmarshal_item,
+    unmarshal_old_image,
 )
 from fanout.settings import Settings
 
@@ -184,10 +185,11 @@ def convert(record: StreamRecord, settings: Settings) -> Entry:
     fmt = settings.detail_format
     if fmt in ("plain", "both"):
         detail["keys"] = unmarshal_item(ddb["Keys"])
-        if new_image is not None:
-            detail["newImage"] = unmarshal_item(new_image)
+        new_plain = None if new_image is None else unmarshal_item(new_image)
+        if new_plain is not None:
+            detail["newImage"] = new_plain
         if old_image is not None:
-            detail["oldImage"] = unmarshal_item(old_image)
+            detail["oldImage"] = unmarshal_old_image(old_image, new_image, new_plain)
     if fmt in ("raw", "both"):
         detail["dynamodb"] = _raw_section(ddb)
     if record.event_name == "MODIFY" and isinstance(new_image, Mapping) and old_image is not None:

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from fanout.attribute_values import _value_of
+from fanout.attribute_values import _value_of, unmarshal_item, unmarshal_old_image
 from fanout.records import (
     MalformedRecord,
     changed_attributes,
@@ -316,3 +316,12 @@ def test_changed_attributes_match_a_comparison_of_every_value(old: dict, new: di
         if name not in old or name not in new or _value_of(old[name]) != _value_of(new[name])
     )
     assert changed_attributes(old, new) == by_value
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from("abcdef"), _VALUES.filter(lambda v: "bad" not in v)),
+    st.dictionaries(st.sampled_from("abcdef"), _VALUES.filter(lambda v: "bad" not in v)),
+)
+def test_the_old_image_reuses_unchanged_values_with_the_same_result(old: dict, new: dict) -> None:
+    assert unmarshal_old_image(old, new, unmarshal_item(new)) == unmarshal_item(old)
