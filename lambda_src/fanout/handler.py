@@ -17,10 +17,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from fanout import batching, metrics
+from fanout import batching, metrics, ordering
 from fanout.claim_check import ClaimCheck
 from fanout.dead_letter import MALFORMED, TOO_LARGE, DeadLetter, DeadLetterQueue
 from fanout.deadline import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, Deadline
+from fanout.eventbridge_v2 import OrderedPublisher
 from fanout.publisher import Failure, Outcome, Publisher
 from fanout.records import Entry, MalformedRecord, convert, decode
 from fanout.response import batch_item_failures, reported_count
@@ -34,7 +35,7 @@ class Runtime:
     """Settings and the clients built from them, shared by invocations."""
 
     settings: Settings
-    publisher: Publisher
+    publisher: Publisher | OrderedPublisher  # OrderedPublisher for an event-busv2 ARN
     dead_letters: DeadLetterQueue
     claim_check: ClaimCheck | None = None  # with LARGE_EVENT_BUCKET
 
@@ -64,13 +65,9 @@ def build_runtime(settings: Settings, session: Any = None) -> Runtime:
     """
     session = session or boto3.session.Session()
     config = client_config(settings.publish_concurrency)
-    events = session.client("events", region_name=settings.event_bus_region, config=config)
-    _build_user_agent_once(events)
     return Runtime(
         settings=settings,
-        publisher=Publisher(
-            events, settings.event_bus_name, settings.max_attempts, settings.publish_concurrency
-        ),
+        publisher=_publisher(settings, session, config),
         dead_letters=DeadLetterQueue(
             None,
             settings.dlq_url,
@@ -87,6 +84,25 @@ def build_runtime(settings: Settings, session: Any = None) -> Runtime:
             if settings.large_event_bucket
             else None
         ),
+    )
+
+
+def _publisher(settings: Settings, session: Any, config: Config) -> Publisher | OrderedPublisher:
+    """The transport for the configured bus: classic, or the new custom event bus (ordered)."""
+    service = "eventbridgev2" if settings.ordered else "events"
+    client = session.client(service, region_name=settings.event_bus_region, config=config)
+    _build_user_agent_once(client)
+    if settings.ordered:
+        return OrderedPublisher(
+            client,
+            settings.event_bus_name,
+            settings.max_attempts,
+            settings.publish_concurrency,
+            max_bytes=settings.max_event_bytes,
+            rate=None,  # the shared rate, when there is one
+        )
+    return Publisher(
+        client, settings.event_bus_name, settings.max_attempts, settings.publish_concurrency
     )
 
 
@@ -158,6 +174,8 @@ def _process(event: Any, context: Any, rt: Runtime) -> tuple[dict[str, list], me
 def _fan_out(
     records: list[Any], rt: Runtime, deadline: Deadline, counts: metrics.Counts
 ) -> dict[str, list]:
+    if isinstance(rt.publisher, OrderedPublisher):
+        return _fan_out_ordered(records, rt, rt.publisher, deadline, counts)
     letters: list[DeadLetter] = []  # filled as records are converted and sent
     too_large: list[Entry] = []
     entries = _capped(_convert_all(records, rt.settings, letters), rt.settings, too_large)
@@ -169,6 +187,18 @@ def _fan_out(
         too_large = _claim_check(too_large, rt, deadline, outcome, problems, counts)
     letters += [oversize(e, rt.settings, problems.get(e.record.index)) for e in too_large]
     letters += [_failed(failure) for failure in outcome.failed]
+    return _respond(records, outcome, letters, rt, deadline, counts)
+
+
+def _respond(
+    records: list[Any],
+    outcome: Outcome,
+    letters: list[DeadLetter],
+    rt: Runtime,
+    deadline: Deadline,
+    counts: metrics.Counts,
+) -> dict[str, list]:
+    """Park the letters, then report what is neither published nor parked."""
     # Lambda delivers again from the first record never sent: letters after it
     # would only be parked twice.
     first_unsent = min((entry.record.index for entry in outcome.unsent), default=len(records))
@@ -182,6 +212,56 @@ def _fan_out(
     counts.put_events_calls = outcome.calls
     counts.reported = reported_count(records, accounted)
     return response
+
+
+# --- The new custom event bus (event-busv2): every item's changes in order -----------------
+
+
+def _fan_out_ordered(
+    records: list[Any],
+    rt: Runtime,
+    publisher: OrderedPublisher,
+    deadline: Deadline,
+    counts: metrics.Counts,
+) -> dict[str, list]:
+    """As _fan_out, but a too-large entry is claim-checked before its group is sent.
+
+    Its pointer then takes its place in the group; an entry that cannot be
+    carried holds back the later changes of its item (ordering).
+    """
+    letters: list[DeadLetter] = []
+    limit = rt.settings.event_size_limit
+    items = [ordering.ordered(entry) for entry in _convert_all(records, rt.settings, letters)]
+    too_large = [item.entry for item in items if item.size >= limit]
+    pointers: dict[int, ordering.Ordered] = {}
+    problems: dict[int, str] = {}
+    if too_large and rt.claim_check is not None:
+        pointer_limit = limit - ordering.SYSTEM_METADATA_MAX_BYTES
+        stored = rt.claim_check.store(too_large, pointer_limit, deadline)
+        pointers = {p.record.index: ordering.ordered(p) for p in stored.pointers}
+        problems = {entry.record.index: why for entry, why in stored.failed}
+    sequence = [
+        item if item.size < limit else pointers.get(item.index) or item.unsendable()
+        for item in items
+    ]
+    outcome = publisher.publish(_logged_ordered(sequence), deadline)
+    letters += [oversize(i.entry, rt.settings, problems.get(i.index)) for i in outcome.stopped]
+    letters += [_failed(failure) for failure in outcome.failed]
+    counts.claim_checked = sum(1 for index in outcome.published if index in pointers)
+    counts.deduplicated = outcome.deduplicated
+    counts.held_back = outcome.held_back
+    return _respond(records, outcome, letters, rt, deadline, counts)
+
+
+def _logged_ordered(items: list[ordering.Ordered]) -> list[ordering.Ordered]:
+    """At DEBUG only, log each entry with its group (they carry item data)."""
+    if logger.isEnabledFor(logging.DEBUG):
+        for item in items:
+            logger.debug("PutEvents entry (group %s): %s", item.group, item.entry.detail)
+    return items
+
+
+# --- end of the new custom event bus ---------------------------------------------------------
 
 
 def _capped(
@@ -205,7 +285,7 @@ def _claim_check(
     counts: metrics.Counts,
 ) -> list[Entry]:
     """Store the too-large entries in S3 and publish their pointers; what is left is returned."""
-    assert rt.claim_check is not None
+    assert rt.claim_check is not None and isinstance(rt.publisher, Publisher)
     stored = rt.claim_check.store(too_large, rt.settings.event_size_limit, deadline)
     left = [entry for entry, _ in stored.failed]
     problems.update({entry.record.index: why for entry, why in stored.failed})

@@ -40,6 +40,8 @@ class Counts:
     dead_lettered: Counter[str] = field(default_factory=Counter)
     not_parked: int = 0
     claim_checked: int = 0  # published as a pointer, the full event in S3
+    deduplicated: int = 0  # event-busv2: delivered entries the bus already had
+    held_back: int = 0  # event-busv2: reported back behind an unpublished change of their item
 
 
 def emf_line(counts: Counts, function_name: str, duration_ms: float) -> str:
@@ -71,6 +73,8 @@ def emf_line(counts: Counts, function_name: str, duration_ms: float) -> str:
         "DeadLetteredByReason": dict(counts.dead_lettered),
         "DeadLetterCalls": counts.dead_letter_calls,
         "NotParked": counts.not_parked,
+        "Deduplicated": counts.deduplicated,
+        "HeldBack": counts.held_back,
     }
     return json.dumps(document, separators=(",", ":"))
 
