@@ -97,4 +97,8 @@ class MemoryEventsV2:
             log.append(event_id)
             self.accepted.append((self.round, event_id))
             number = len(log)
-        return {"EventId": f"id-{event_id}", "SequenceNumber": str(number), "SuccessCode": "PUBLISHED"}
+        return {
+            "EventId": f"id-{event_id}",
+            "SequenceNumber": str(number),
+            "SuccessCode": "PUBLISHED",
+        }

@@ -11,7 +11,7 @@ from fanout import limits
 from fanout.dead_letter import DeadLetterQueue
 from fanout.eventbridge_v2 import OrderedPublisher
 from fanout.handler import Runtime, process
-from fanout.ordering import Ordered, Sequencer, deduplication_id, event_group_id, ordered
+from fanout.ordering import Ordered, Sequencer, deduplication_id, ordered
 from fanout.records import convert, decode
 from fanout.settings import Settings
 from tests.unit import streams
@@ -23,10 +23,13 @@ BUS_V2 = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklm
 SETTINGS = Settings(event_bus_name=BUS_V2, dlq_url="https://sqs.local/1/dlq")
 
 
-def change(seq: int, item: int, keys: dict[str, Any] | None = None) -> dict[str, Any]:
+def change(
+    seq: int, item: int, keys: dict[str, Any] | None = None, payload: str = "x"
+) -> dict[str, Any]:
     """A MODIFY of item ``item``; ``seq`` orders the stream."""
     keys = keys or {"pk": {"S": f"item-{item}"}}
-    return streams.record(seq, "MODIFY", keys=keys, new={**keys, "n": {"N": str(seq)}})
+    new = {**keys, "n": {"N": str(seq)}, "payload": {"S": payload}}
+    return streams.record(seq, "MODIFY", keys=keys, new=new)
 
 
 def entry_of(raw: dict[str, Any], index: int = 0) -> Ordered:
