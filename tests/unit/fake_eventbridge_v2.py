@@ -63,8 +63,11 @@ class FakeBus:
                 log = self.log[meta["EventGroupId"]]
                 log.append(meta["DeduplicationId"])
                 results.append(
-                    {"EventId": f"e{len(self.dedup)}", "SequenceNumber": str(len(log)),
-                     "SuccessCode": "PUBLISHED"}
+                    {
+                        "EventId": f"e{len(self.dedup)}",
+                        "SequenceNumber": str(len(log)),
+                        "SuccessCode": "PUBLISHED",
+                    }
                 )
         return results
 
