@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from fanout import limits
+from fanout.claim_check import ClaimCheck
 from fanout.dead_letter import DeadLetterQueue
 from fanout.eventbridge_v2 import OrderedPublisher
 from fanout.handler import Runtime, process
@@ -18,6 +19,7 @@ from tests.unit import streams
 from tests.unit.conftest import Context
 from tests.unit.memory import MemorySqs
 from tests.unit.memory_v2 import MemoryEventsV2
+from tests.unit.test_properties import MemoryS3
 
 BUS_V2 = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"
 SETTINGS = Settings(event_bus_name=BUS_V2, dlq_url="https://sqs.local/1/dlq")
@@ -194,3 +196,22 @@ def test_handler_emits_deduplicated_and_held_back(capsys: pytest.CaptureFixture[
     # item 0's later changes come again, after its first was parked
     assert response["batchItemFailures"][0]["itemIdentifier"] == f"{2:021d}"
     assert events.log["Orders:pk=item-0"] == []
+
+
+def test_a_large_change_is_claim_checked_in_its_place_before_the_later_ones() -> None:
+    records = [change(0, 0), change(1, 0, payload="p" * 4000), change(2, 0), change(3, 1)]
+    events = MemoryEventsV2()
+    s3 = MemoryS3(0)
+    runtime = ordered_runtime(events, max_event_bytes=3000, large_event_bucket="large-events")
+    runtime = Runtime(
+        runtime.settings,
+        runtime.publisher,
+        runtime.dead_letters,
+        ClaimCheck(s3, "large-events", "large-events/", sleep=lambda s: None),
+    )
+
+    response = process(streams.batch(*records), Context(), runtime)
+
+    assert response == {"batchItemFailures": []}
+    assert events.log["Orders:pk=item-0"] == ["event-0", "event-1", "event-2"]
+    assert list(s3.objects) == ["large-events/Orders/event-1.json"]
