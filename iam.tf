@@ -18,6 +18,7 @@ locals {
   stream_arns_for_policy = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.table_name}/stream/*"
   log_group_arn          = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
   event_bus_arn_for_policy = (
+    local.ordered_bus ? var.ordered_event_bus_arn : # ordered_bus.tf; same action and condition key
     var.create_event_bus ? "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/${local.event_bus_input}" :
     local.event_bus_arn
   )

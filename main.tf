@@ -37,7 +37,7 @@ locals {
   log_group_name  = "/aws/lambda/${local.name}"
 
   environment = {
-    EVENT_BUS_NAME      = local.event_bus_name_for_handler
+    EVENT_BUS_NAME      = local.event_bus_for_handler # ordered_bus.tf
     DLQ_URL             = aws_sqs_queue.dlq.url
     EVENT_SOURCE        = local.event_source
     MAX_ATTEMPTS        = tostring(var.max_attempts)

@@ -40,12 +40,12 @@ output "dlq_name" {
 
 output "event_bus_name" {
   description = "Name of the bus the function publishes to (created here or existing)."
-  value       = try(var.create_event_bus ? aws_cloudwatch_event_bus.this[0].name : local.event_bus_name, null)
+  value       = try(local.ordered_bus ? local.ordered_bus_name : var.create_event_bus ? aws_cloudwatch_event_bus.this[0].name : local.event_bus_name, null)
 }
 
 output "event_bus_arn" {
   description = "ARN of the bus the function publishes to."
-  value       = try(local.event_bus_arn, null)
+  value       = try(local.ordered_bus ? var.ordered_event_bus_arn : local.event_bus_arn, null)
 }
 
 output "event_source" {

@@ -767,3 +767,18 @@ variable "max_event_size" {
     error_message = "The max_event_size must be a whole number from 1024 to 1048576."
   }
 }
+
+# ---------------------------------------------------------------------------
+# Ordered delivery: an existing bus of the new kind (event-busv2), see ordered_bus.tf
+# ---------------------------------------------------------------------------
+
+variable "ordered_event_bus_arn" {
+  description = "ARN of an existing new custom event bus (arn:<partition>:events:<region>:<account>:event-busv2/<name>/<id>, API eventbridgev2), created outside Terraform. The function then publishes with every item's changes in order (EventGroupId = table + key) and de-duplicated (DeduplicationId = eventID). Needs create_event_bus = false, no event_bus_name, no rules and no archive: subscribers are managed with the bus. Null: the classic bus."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ordered_event_bus_arn == null || can(regex("^arn:aws(-[a-z0-9]+)*:events:[a-z][a-z0-9]*(-[a-z0-9]+)*:[0-9]{12}:event-busv2/[A-Za-z0-9][.\\-_A-Za-z0-9]{0,255}/[a-z0-9]{25}$", var.ordered_event_bus_arn))
+    error_message = "The ordered_event_bus_arn must be a new custom event bus ARN, arn:<partition>:events:<region>:<account>:event-busv2/<name>/<25-character id> (the EventBusArn that create-event-bus returns), or null."
+  }
+}

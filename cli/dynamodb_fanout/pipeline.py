@@ -19,6 +19,7 @@ from typing import Any
 
 from botocore.config import Config
 
+from dynamodb_fanout.errors import CliError
 from fanout import batching, limits
 from fanout.dead_letter import MALFORMED, TOO_LARGE, DeadLetter, DeadLetterQueue, message_for
 from fanout.deadline import Deadline
@@ -145,6 +146,11 @@ def publish(
     max_bytes: int = limits.PUT_EVENTS_MAX_BYTES,
 ) -> Published:
     """Pack and send with the handler's batching and publisher; nothing here raises per entry."""
+    if ":event-busv2/" in event_bus:
+        raise CliError(
+            f"{event_bus} is a new custom event bus (event-busv2): re-publishing to it in "
+            "per-item order is not supported by dynamodb-fanout yet; see docs/ordered-bus.md"
+        )
     result = Published()
     requests = batching.iter_requests(entries, result.too_large, max_bytes)
     outcome = Publisher(client, event_bus, max_attempts, concurrency).publish(

@@ -65,3 +65,25 @@ def pack(
     too_large: list[Entry] = []
     requests = list(iter_requests(entries, too_large, max_bytes, max_entries))
     return Plan(requests, too_large)
+
+
+@dataclass(slots=True)
+class Budget:
+    """Room left in one request, by the rule iter_requests applies.
+
+    For the new custom event bus (``ordering.Sequencer``), where which entries
+    may share a request depends on more than their order: up to
+    ``max_entries`` entries, their total strictly under ``max_bytes``.
+    """
+
+    max_bytes: int = limits.PUT_EVENTS_V2_MAX_BYTES
+    max_entries: int = limits.PUT_EVENTS_V2_MAX_ENTRIES
+    entries: int = 0
+    size: int = 0
+
+    def admits(self, size: int) -> bool:
+        return self.entries < self.max_entries and self.size + size < self.max_bytes
+
+    def add(self, size: int) -> None:
+        self.entries += 1
+        self.size += size

@@ -17,10 +17,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from fanout import batching, metrics
+from fanout import batching, metrics, ordering
 from fanout.claim_check import ClaimCheck
 from fanout.dead_letter import MALFORMED, TOO_LARGE, DeadLetter, DeadLetterQueue
 from fanout.deadline import CALL_MIN_MS, CONNECT_TIMEOUT_S, READ_TIMEOUT_S, Deadline
+from fanout.eventbridge_v2 import OrderedPublisher, Pacing
 from fanout.publisher import EXHAUSTED, Failure, Outcome, Publisher
 from fanout.rate import AdaptiveRate
 from fanout.records import Entry, MalformedRecord, convert, decode
@@ -36,14 +37,14 @@ class Runtime:
     """Settings and the clients built from them, shared by invocations."""
 
     settings: Settings
-    publisher: Publisher
+    publisher: Publisher | OrderedPublisher  # OrderedPublisher for an event-busv2 ARN
     dead_letters: DeadLetterQueue
     claim_check: ClaimCheck | None = None  # with LARGE_EVENT_BUCKET
     valve: SafetyValve = field(default_factory=lambda: SafetyValve(None, None))
 
     @property
-    def rate(self) -> AdaptiveRate:
-        """The publishing rate every transport of this environment shares."""
+    def rate(self) -> AdaptiveRate | Pacing | None:
+        """The publishing rate every request of this environment shares (None: unpaced)."""
         return self.publisher.rate
 
 
@@ -72,13 +73,9 @@ def build_runtime(settings: Settings, session: Any = None) -> Runtime:
     """
     session = session or boto3.session.Session()
     config = client_config(settings.publish_concurrency)
-    events = session.client("events", region_name=settings.event_bus_region, config=config)
-    _build_user_agent_once(events)
     return Runtime(
         settings=settings,
-        publisher=Publisher(
-            events, settings.event_bus_name, settings.max_attempts, settings.publish_concurrency
-        ),
+        publisher=_publisher(settings, session, config),
         dead_letters=DeadLetterQueue(
             None,
             settings.dlq_url,
@@ -96,6 +93,25 @@ def build_runtime(settings: Settings, session: Any = None) -> Runtime:
             else None
         ),
         valve=SafetyValve(settings.maximum_record_age_s, settings.maximum_retry_attempts),
+    )
+
+
+def _publisher(settings: Settings, session: Any, config: Config) -> Publisher | OrderedPublisher:
+    """The transport for the configured bus: classic, or the new custom event bus (ordered)."""
+    service = "eventbridgev2" if settings.ordered else "events"
+    client = session.client(service, region_name=settings.event_bus_region, config=config)
+    _build_user_agent_once(client)
+    if settings.ordered:
+        return OrderedPublisher(
+            client,
+            settings.event_bus_name,
+            settings.max_attempts,
+            settings.publish_concurrency,
+            max_bytes=settings.max_event_bytes,
+            rate=AdaptiveRate(),  # one per execution environment, as on the classic bus
+        )
+    return Publisher(
+        client, settings.event_bus_name, settings.max_attempts, settings.publish_concurrency
     )
 
 
@@ -170,6 +186,8 @@ def _fan_out(
     reports_before = rt.valve.reports_before(records)
     if rt.valve.last_chance(reports_before):
         deadline.expect_letters(len(records))  # whatever is not published gets parked
+    if isinstance(rt.publisher, OrderedPublisher):
+        return _fan_out_ordered(records, rt, rt.publisher, deadline, counts, reports_before)
     letters: list[DeadLetter] = []  # what cannot succeed, filled as records are converted
     too_large: list[Entry] = []
     entries = _capped(
@@ -183,6 +201,20 @@ def _fan_out(
     if too_large and rt.claim_check is not None:
         too_large, untried = _claim_check(too_large, rt, deadline, outcome, problems, counts)
     letters += [oversize(e, rt.settings, problems.get(e.record.index)) for e in too_large]
+    return _respond(records, outcome, letters, untried, rt, deadline, counts, reports_before)
+
+
+def _respond(
+    records: list[Any],
+    outcome: Outcome,
+    letters: list[DeadLetter],
+    untried: list[Entry],
+    rt: Runtime,
+    deadline: Deadline,
+    counts: metrics.Counts,
+    reports_before: int,
+) -> dict[str, list]:
+    """Park what cannot succeed (and what the stream would drop); report the rest."""
     letters += [_failed(failure) for failure in outcome.failed if not failure.retryable]
     left: dict[int, Failure | Entry] = {f.entry.record.index: f for f in outcome.failed}
     left.update((entry.record.index, entry) for entry in outcome.unsent + untried)
@@ -203,7 +235,7 @@ def _fan_out(
     counts.throttled = outcome.throttled
     counts.put_events_calls = outcome.calls
     counts.reported = reported_count(records, accounted)
-    counts.publish_rate = rt.publisher.rate.per_second
+    counts.publish_rate = rt.rate.per_second if rt.rate is not None else 0.0
     counts.held = sum(1 for letter in held if letter.index in accounted)
     return response
 
@@ -246,6 +278,67 @@ def _held(index: int, raw: Any, left: Failure | Entry | None, why: str) -> DeadL
     return DeadLetter(index, raw, EXHAUSTED, f"not converted in time; {note}")
 
 
+# --- The new custom event bus (event-busv2): every item's changes in order -----------------
+
+
+def _fan_out_ordered(
+    records: list[Any],
+    rt: Runtime,
+    publisher: OrderedPublisher,
+    deadline: Deadline,
+    counts: metrics.Counts,
+    reports_before: int,
+) -> dict[str, list]:
+    """As _fan_out, but a too-large entry is claim-checked before its group is sent.
+
+    Its pointer then takes its place in the group; an entry that cannot be
+    carried holds back the later changes of its item (ordering).
+    """
+    letters: list[DeadLetter] = []
+    limit = rt.settings.event_size_limit
+    converted = _convert_all(records, rt.settings, letters, deadline)
+    items = [ordering.ordered(entry) for entry in converted]
+    too_large = [item.entry for item in items if item.size >= limit]
+    pointers: dict[int, ordering.Ordered] = {}
+    problems: dict[int, str] = {}
+    untried: list[Entry] = []  # too large, and no time to store them: reported back
+    if too_large and rt.claim_check is not None:
+        pointer_limit = limit - ordering.SYSTEM_METADATA_MAX_BYTES
+        stored = rt.claim_check.store(too_large, pointer_limit, deadline)
+        pointers = {p.record.index: ordering.ordered(p) for p in stored.pointers}
+        problems = {entry.record.index: why for entry, why in stored.failed}
+        untried = stored.untried
+    elif too_large:
+        deadline.expect_letters(len(too_large))
+    sequence = [
+        item if item.size < limit else pointers.get(item.index) or item.unsendable()
+        for item in items
+    ]
+    outcome = publisher.publish(_logged_ordered(sequence), deadline)
+    # An untried one stops its group like an unsendable one, but goes back to the stream.
+    not_tried = {entry.record.index for entry in untried}
+    letters += [
+        oversize(i.entry, rt.settings, problems.get(i.index))
+        for i in outcome.stopped
+        if i.index not in not_tried
+    ]
+    counts.claim_checked = sum(1 for index in outcome.published if index in pointers)
+    counts.deduplicated = outcome.deduplicated
+    counts.held_back = outcome.held_back
+    return _respond(records, outcome, letters, untried, rt, deadline, counts, reports_before)
+
+
+def _logged_ordered(items: list[ordering.Ordered]) -> list[ordering.Ordered]:
+    """At DEBUG only, log each entry with its group (they carry item data)."""
+    if logger.isEnabledFor(logging.DEBUG):
+        for item in items:
+            logger.debug("PutEvents entry (group %s): %s", item.group, item.entry.detail)
+    return items
+
+
+# --- end of the new custom event bus ---------------------------------------------------------
+
+
 def _capped(
     entries: Iterator[Entry], rt: Runtime, too_large: list[Entry], deadline: Deadline
 ) -> Iterator[Entry]:
@@ -273,7 +366,7 @@ def _claim_check(
     Returns the entries for the DLQ (claim-check cannot carry them) and those
     never tried for lack of time (reported back, like unsent entries).
     """
-    assert rt.claim_check is not None
+    assert rt.claim_check is not None and isinstance(rt.publisher, Publisher)
     stored = rt.claim_check.store(too_large, rt.settings.event_size_limit, deadline)
     left = [entry for entry, _ in stored.failed]
     problems.update({entry.record.index: why for entry, why in stored.failed})

@@ -17,6 +17,22 @@ PUT_EVENTS_TIME_BYTES = 14
 # EventBridge event Source: at most 256 characters (PutEventsRequestEntry).
 SOURCE_MAX_CHARS = 256
 
+# The new custom event bus (API eventbridgev2, ARN …:event-busv2/<name>/<id>), PutEvents:
+# "Entries: Array Members: Minimum number of 1 item. Maximum number of 100 items."
+# (Amazon EventBridge Custom Event Bus API Reference, PutEvents; botocore's
+# eventbridgev2 2025-05-15 service model, PutEventsRequestEntryList max 100).
+PUT_EVENTS_V2_MAX_ENTRIES = 100
+
+# Its request size budget is stated neither in that API reference nor in the service
+# model. Assumed: the classic formula and budget (PUT_EVENTS_MAX_BYTES), with the
+# SystemMetadata strings counted too. Not verified against AWS; MAX_EVENT_BYTES lowers it.
+PUT_EVENTS_V2_MAX_BYTES = PUT_EVENTS_MAX_BYTES
+
+# SystemMetadata.EventGroupId and .DeduplicationId: 1 to 128 characters each; a
+# DeduplicationId needs one non-whitespace character (same model and reference).
+EVENT_GROUP_ID_MAX_CHARS = 128
+DEDUPLICATION_ID_MAX_CHARS = 128
+
 # SQS SendMessageBatch: at most 10 messages per call (SQS API Reference).
 SEND_MESSAGE_BATCH_MAX_ENTRIES = 10
 

@@ -46,6 +46,8 @@ class Counts:
     throttled: int = 0  # entry results throttled by PutEvents (each retry counts again)
     held: int = 0  # retryable, parked by the safety valve because the stream would drop them
     publish_rate: float = 0.0  # the shared rate at the end, entries/s
+    deduplicated: int = 0  # event-busv2: delivered entries the bus already had
+    held_back: int = 0  # event-busv2: reported back behind an unpublished change of their item
 
 
 def emf_line(counts: Counts, function_name: str, duration_ms: float) -> str:
@@ -80,6 +82,8 @@ def emf_line(counts: Counts, function_name: str, duration_ms: float) -> str:
         "DeadLetteredByReason": dict(counts.dead_lettered),
         "DeadLetterCalls": counts.dead_letter_calls,
         "NotParked": counts.not_parked,
+        "Deduplicated": counts.deduplicated,
+        "HeldBack": counts.held_back,
     }
     return json.dumps(document, separators=(",", ":"))
 

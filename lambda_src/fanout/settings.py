@@ -24,6 +24,11 @@ _BUS_NAME = re.compile(r"[/.\-_A-Za-z0-9]{1,256}")
 _BUS_ARN = re.compile(
     r"arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/(?P<name>[/.\-_A-Za-z0-9]{1,256})"
 )
+# The new custom event bus, as botocore's eventbridgev2 model writes its EventBusArn.
+_BUS_V2_ARN = re.compile(
+    r"arn:aws(-[a-z0-9]+)*:events:[a-z][a-z0-9]*(-[a-z0-9]+)*:[0-9]{12}:"
+    r"event-busv2/[A-Za-z0-9][.\-_A-Za-z0-9]{0,255}/[a-z0-9]{25}"
+)
 _QUEUE_URL = re.compile(r"https?://\S+/\S+")
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9!_.*'()/-]{0,199}/")
@@ -65,8 +70,13 @@ class Settings:
     @property
     def event_bus_region(self) -> str | None:
         """The region in an event bus ARN, so a bus elsewhere is called there."""
-        match = _BUS_ARN.fullmatch(self.event_bus_name)
+        match = _BUS_ARN.fullmatch(self.event_bus_name) or self.ordered
         return self.event_bus_name.split(":")[3] if match else None
+
+    @property
+    def ordered(self) -> bool:
+        """The bus is a new custom event bus: FIFO per item, de-duplicated (eventbridgev2)."""
+        return _BUS_V2_ARN.fullmatch(self.event_bus_name) is not None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -124,10 +134,12 @@ class _Reader:
 
     def event_bus_name(self) -> str:
         value = self.required("EVENT_BUS_NAME", "an event bus name or ARN")
-        if value and not (_BUS_NAME.fullmatch(value) or _BUS_ARN.fullmatch(value)):
+        known = _BUS_NAME.fullmatch(value) or _BUS_ARN.fullmatch(value)
+        if value and not (known or _BUS_V2_ARN.fullmatch(value)):
             self.problems.append(
                 f"EVENT_BUS_NAME={value!r} is neither an event bus name "
-                "(1-256 of A-Z a-z 0-9 . - _ /) nor an event bus ARN"
+                "(1-256 of A-Z a-z 0-9 . - _ /) nor an event bus ARN "
+                "(…:event-bus/<name>, or …:event-busv2/<name>/<25-character id>)"
             )
         return value
 

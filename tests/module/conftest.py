@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ("complete", "existing-bus", "many-tables", "local")
+EXAMPLES = ("complete", "existing-bus", "many-tables", "local", "ordered-bus")
 FANOUT_ZIP = ROOT / "dist" / "fanout.zip"
 CONSUMER_ZIP = ROOT / "examples" / "complete" / "build" / "consumer.zip"
 

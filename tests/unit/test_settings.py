@@ -120,3 +120,25 @@ def test_handler_fails_at_start_on_bad_environment(monkeypatch: pytest.MonkeyPat
     with pytest.raises(SettingsError, match="EVENT_BUS_NAME is required"):
         handler.lambda_handler({"Records": []}, None)
     handler.reset()
+
+
+V2_ARN = "arn:aws:events:eu-west-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"
+
+
+def test_an_event_busv2_arn_selects_ordered_delivery_in_its_region() -> None:
+    settings = Settings.from_env({**GOOD, "EVENT_BUS_NAME": V2_ARN})
+    assert settings.ordered and settings.event_bus_region == "eu-west-1"
+    assert not Settings.from_env(GOOD).ordered
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        V2_ARN[:-1],  # the id is 25 characters
+        V2_ARN.replace("/orders/", "/"),  # name and id
+        V2_ARN.replace("abcdefghijklmnopqrstuvwxy", "ABCDEFGHIJKLMNOPQRSTUVWXY"),
+    ],
+)
+def test_a_malformed_event_busv2_arn_is_refused(arn: str) -> None:
+    with pytest.raises(SettingsError, match="event-busv2/<name>/<25-character id>"):
+        Settings.from_env({**GOOD, "EVENT_BUS_NAME": arn})
