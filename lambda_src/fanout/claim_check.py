@@ -24,7 +24,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from fanout import limits
 from fanout.attribute_values import number, to_json
 from fanout.deadline import CallTimedOut, Deadline
 from fanout.records import Entry, entry_size
