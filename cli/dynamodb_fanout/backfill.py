@@ -194,12 +194,9 @@ class Backfill:
         if start == DONE:
             return
         while not self.stop.is_set():
-            request: dict[str, Any] = {
-                "TableName": self.table.name,
-                "Segment": segment,
-                "TotalSegments": self.args.segments,
-                "Limit": PAGE_ITEMS,
-            }
+            request: dict[str, Any] = {"TableName": self.table.name, "Limit": PAGE_ITEMS}
+            if self.args.segments > 1:  # one segment is a plain Scan
+                request.update(Segment=segment, TotalSegments=self.args.segments)
             if start:
                 request["ExclusiveStartKey"] = start
             page = self.dynamodb.scan(**request)

@@ -114,8 +114,11 @@ def resolve(aws: Aws, args: argparse.Namespace, need_bus: bool = True) -> Resolv
     try:
         settings = Settings.from_env(env)
     except SettingsError as exc:
-        where = f"function {function!r}" if function else "the options"
-        raise CliError(f"{where}: {exc}") from None
+        message = str(exc)
+        for dest, name in given:  # name the option the operator typed, not the variable
+            message = message.replace(f"{name}=", f"--{dest.replace('_', '-')}=")
+        where = f"function {function!r}: " if function else ""
+        raise CliError(where + message) from None
     if not has_dlq:
         settings = dataclasses.replace(settings, dlq_url="")
     options = ", ".join("--" + dest.replace("_", "-") for dest, _ in given)

@@ -205,13 +205,24 @@ class Redrive:
         return bus
 
     def _from_record(
-        self, message: dict[str, Any], reason: str, record: Any, bus: str, keys: str
+        self,
+        message: dict[str, Any],
+        reason: str,
+        record: Any,
+        bus: str,
+        keys: str,
+        large: bool = False,
     ) -> _Ready:
+        """The event again from the complete record, as the function converts it.
+
+        ``large``: the function claim-checked this change once, so it is over its cap.
+        """
         try:
             entry = pipeline.convert_record(self._next_index(), record, self.settings)
         except Exception as exc:
             raise _Left(f"{reason}, cannot rebuild", f"{keys}: {_why(exc)}") from None
-        return self._sized(message, reason, entry, bus, "rebuilt from the record", keys)
+        how = "rebuilt from the record"
+        return self._sized(message, reason, entry, bus, how, keys, large)
 
     def _sized(
         self,
@@ -221,11 +232,12 @@ class Redrive:
         bus: str,
         how: str,
         keys: str,
+        large: bool = False,
     ) -> _Ready:
         """An event the function once found too large is sent only under its known cap."""
-        if reason == pipeline.TOO_LARGE and not self.sizes_known:
+        if (large or reason == pipeline.TOO_LARGE) and not self.sizes_known:
             raise _Left(
-                f"{reason}, the function's size cap is unknown",
+                "too large for the function once; its size cap is unknown",
                 f"{keys}: {entry.size} bytes; pass --function (or --max-event-size, "
                 "--large-event-bucket) so it is sent as the function would",
             )
