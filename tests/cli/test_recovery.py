@@ -402,3 +402,18 @@ def test_an_unknown_function_is_one_line_and_exit_2(moto, cli) -> None:
     ran = cli("redrive", "--queue-url", dlq(moto), "--function", "nope")
     assert ran.status == 2
     assert "function 'nope' does not exist" in ran.err and ran.err.count("\n") == 1
+
+
+def test_a_backfill_record_of_a_binary_key_is_built_not_refused() -> None:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from dynamodb_fanout.backfill import Table, stream_record  # noqa: PLC0415
+
+    table = Table(
+        "Blobs", "arn:aws:dynamodb:us-east-1:123456789012:table/Blobs", "us-east-1", ["id"], 1
+    )
+    item = {"id": {"B": b"\x00\xff"}, "parts": {"BS": [b"\x01"]}}
+    record = stream_record(item, table, "run", datetime.now(UTC))
+    entry = convert_record(0, record, make_settings(BUS))
+    assert json.loads(entry.detail)["keys"] == {"id": "AP8="}
+    assert record["eventID"].startswith("backfill-run-")
