@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 
+from dynamodb_fanout.queue import Queue  # the CLI's queue helper (see localrun/__init__)
 from localrun import workload
 from localrun.local_function import FunctionConfig, deployed_environment, zip_sha256
 from localrun.moto_stack import MotoServer
@@ -221,20 +222,12 @@ def receive_all(
     With ``keep``, messages are only read: hidden for the run and their receipt
     handles collected, so they can be made visible again (for the redrive).
     """
+    queue = Queue(
+        sqs, queue_url, hold_s=60 if keep is None else 3600, wait_s=0,
+        empty_receives_to_stop=quiet_polls,
+    )  # fmt: skip
     bodies: list[dict[str, Any]] = []
-    empty = 0
-    while empty < quiet_polls:
-        response = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=10,
-            MessageAttributeNames=["All"],
-            VisibilityTimeout=60 if keep is None else 3600,
-        )
-        messages = response.get("Messages", [])
-        if not messages:
-            empty += 1
-            continue
-        empty = 0
+    while (messages := queue.receive()) is not None:
         for message in messages:
             body = json.loads(message["Body"])
             body["_attributes"] = {
@@ -243,13 +236,8 @@ def receive_all(
             bodies.append(body)
         if keep is not None:
             keep += [m["ReceiptHandle"] for m in messages]
-            continue
-        sqs.delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
-            ],
-        )
+        else:
+            queue.delete(messages)
     return bodies
 
 
@@ -310,14 +298,7 @@ class Deliveries:
     def release_dead_letters(self) -> None:
         """Make the DLQ messages read so far visible again (kept with dead_letter_receipts)."""
         receipts, self.dead_letter_receipts = self.dead_letter_receipts or [], []
-        for start in range(0, len(receipts), 10):
-            self._sqs.change_message_visibility_batch(
-                QueueUrl=self._dlq_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0}
-                    for i, r in enumerate(receipts[start : start + 10])
-                ],
-            )
+        Queue(self._sqs, self._dlq_url).release(receipts)
 
     def _receive(
         self, url: str, quiet_polls: int, keep: list[str] | None = None

@@ -34,10 +34,19 @@ class QueueCounts:
 class Queue:
     """A queue being worked through by one pass."""
 
-    def __init__(self, sqs: Any, url: str, hold_s: int = HOLD_S) -> None:
+    def __init__(
+        self,
+        sqs: Any,
+        url: str,
+        hold_s: int = HOLD_S,
+        wait_s: int = 1,
+        empty_receives_to_stop: int = EMPTY_RECEIVES_TO_STOP,
+    ) -> None:
         self.sqs = sqs
         self.url = url
         self.hold_s = hold_s
+        self.wait_s = wait_s
+        self.empty_receives_to_stop = empty_receives_to_stop
         self.held: dict[str, str] = {}  # MessageId -> receipt handle, until deleted or released
         self.seen: set[str] = set()
         self.counts = QueueCounts()
@@ -53,12 +62,12 @@ class Queue:
         A message seen before (its hold ran out during a long pass) is released
         again, not handed out twice.
         """
-        while self._empty < EMPTY_RECEIVES_TO_STOP:
+        while self._empty < self.empty_receives_to_stop:
             messages = self.sqs.receive_message(
                 QueueUrl=self.url,
                 MaxNumberOfMessages=max(1, min(BATCH, room)),
                 VisibilityTimeout=self.hold_s,
-                WaitTimeSeconds=1,
+                WaitTimeSeconds=self.wait_s,
                 MessageAttributeNames=["All"],
                 AttributeNames=["All"],
             ).get("Messages", [])
@@ -106,6 +115,10 @@ class Queue:
         self.counts.delete_failed += len(failed)
         self.counts.errors += [f"delete {m['MessageId']}: {why}" for m, why in failed]
         return failed
+
+    def release(self, receipts: list[str]) -> None:
+        """Make these messages visible again at once (receipts kept from an earlier pass)."""
+        self._release(receipts)
 
     def release_all(self) -> None:
         """Make every held message visible again at once; never raises (it runs on the way out)."""
