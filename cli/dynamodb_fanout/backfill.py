@@ -231,7 +231,12 @@ class Backfill:
         letters += result.letters(entries)
         self.park(letters)
         published = len(result.published)
-        self.progress.add(len(items), published=published, failed=len(letters))
+        self.progress.add(
+            len(items),
+            published=published,
+            failed=len(letters),
+            claim_checked=len(result.claim_checked),
+        )
         return published, len(letters)
 
     def _paced(self, entries: Iterable[pipeline.Entry]) -> Iterator[pipeline.Entry]:
@@ -324,6 +329,8 @@ def run(aws: Aws, args: argparse.Namespace) -> int:
         f"published, {sum(backfill.reasons.values())} dead-lettered, in {elapsed:.1f}s "
         f"({scanned / elapsed if elapsed else 0:,.0f} items/s)"
     )
+    if backfill.progress.notes.get("claim_checked"):
+        print(f"  of which claim-checked: {backfill.progress.notes['claim_checked']}")
     for reason, count in sorted(backfill.reasons.items()):
         print(f"  dead-lettered {reason}: {count}")
     if backfill.written_to_file:

@@ -188,7 +188,7 @@ class Redrive:
                 raise _Left(
                     "pointer's object is gone", f"{keys}: {problem}; the record is incomplete"
                 )
-            return self._from_record(message, reason, record, bus, keys)
+            return self._from_record(message, reason, record, bus, keys, large=True)
         if complete:
             return self._from_record(message, reason, record, self._bus_for(event, keys), keys)
         if reason == pipeline.MALFORMED:
