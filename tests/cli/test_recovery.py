@@ -423,3 +423,18 @@ def test_a_backfill_record_of_a_binary_key_is_built_not_refused() -> None:
     entry = convert_record(0, record, make_settings(BUS))
     assert json.loads(entry.detail)["keys"] == {"id": "AP8="}
     assert record["eventID"].startswith("backfill-run-")
+
+
+def test_explicit_options_override_the_functions_settings(moto, cli) -> None:
+    url = dlq(moto)
+    deploy(moto, EVENT_BUS_NAME=BUS, DLQ_URL=url, MAX_EVENT_SIZE=str(CAP), DETAIL_FORMAT="raw")
+    ran = cli("redrive", "--queue-url", url, "--function", FUNCTION, "--max-event-size", "2048")
+    assert ran.status == 0, ran.out
+    assert ran.out.startswith(
+        f"settings: function {FUNCTION} with --max-event-size: source dynamodb.<table>, "
+        "detail format raw, events under 2048 bytes, no claim-check bucket"
+    )
+    configure(moto, EVENT_BUS_NAME=BUS, DLQ_URL=url, DETAIL_FORMAT="xml")
+    bad = cli("redrive", "--queue-url", url, "--function", FUNCTION)
+    assert bad.status == 2
+    assert f"function '{FUNCTION}': invalid configuration: DETAIL_FORMAT='xml'" in bad.err
