@@ -387,7 +387,8 @@ class Redriven:
 
     @property
     def ok(self) -> bool:
-        return self.exit_status == 0 and all(
+        """Exit 0, or 1 exactly when some parked records had no event to re-publish."""
+        return self.exit_status == (1 if self.left else 0) and all(
             set(self.received[name]) == ids and all(n == 1 for n in self.received[name].values())
             for name, ids in self.expected.items()
         )
@@ -409,15 +410,17 @@ def redrive_parked(
     progress("the cause fixed: terraform apply re-creates the bus and its rules")
     stack.root.apply()
     command = [sys.executable, "-m", "dynamodb_fanout", "--endpoint-url", stack.server.endpoint]
-    command += ["redrive", "--queue-url", deployment.outputs["dlq_url"]]
-    progress("dynamodb-fanout redrive --queue-url " + deployment.outputs["dlq_url"])
+    redrive = ["redrive", "--queue-url", deployment.outputs["dlq_url"]]
+    redrive += ["--function", deployment.outputs["function_name"]]  # built as the function does
+    command += redrive
+    progress("dynamodb-fanout " + " ".join(redrive))
     code_path = os.pathsep.join(str(REPO_ROOT / d) for d in ("cli", "lambda_src"))
     env = {**os.environ, **stack.server.aws_environment(), "PYTHONPATH": code_path}
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     republishable = {
         event_id
         for event_id, bodies in deliveries.dead_letters.items()
-        if any("event" in b and not b.get("truncated") for b in bodies)
+        if any(("event" in b and not b.get("truncated")) or _has_images(b) for b in bodies)
     }
     expected = {
         name: {i for i in republishable if SELECTORS.get(name, lambda _: True)(run.records[i])}
@@ -427,6 +430,13 @@ def redrive_parked(
     after.receive(quiet_polls=2)
     left = sorted(set(deliveries.dead_letters) - republishable)
     return Redriven(done.returncode, done.stdout + done.stderr, expected, after.consumers, left)
+
+
+def _has_images(body: dict[str, Any]) -> bool:
+    """A DLQ body that kept the complete record (its images): redrive rebuilds the event."""
+    record = body.get("record")
+    ddb = record.get("dynamodb") if isinstance(record, dict) else None
+    return isinstance(ddb, dict) and ("NewImage" in ddb or "OldImage" in ddb)
 
 
 def run_dir() -> Path:
