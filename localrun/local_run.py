@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 
+from dynamodb_fanout.queue import Queue  # the CLI's queue helper (see localrun/__init__)
 from localrun import workload
 from localrun.local_function import FunctionConfig, deployed_environment, zip_sha256
 from localrun.moto_stack import MotoServer
@@ -221,20 +222,12 @@ def receive_all(
     With ``keep``, messages are only read: hidden for the run and their receipt
     handles collected, so they can be made visible again (for the redrive).
     """
+    queue = Queue(
+        sqs, queue_url, hold_s=60 if keep is None else 3600, wait_s=0,
+        empty_receives_to_stop=quiet_polls,
+    )  # fmt: skip
     bodies: list[dict[str, Any]] = []
-    empty = 0
-    while empty < quiet_polls:
-        response = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=10,
-            MessageAttributeNames=["All"],
-            VisibilityTimeout=60 if keep is None else 3600,
-        )
-        messages = response.get("Messages", [])
-        if not messages:
-            empty += 1
-            continue
-        empty = 0
+    while (messages := queue.receive()) is not None:
         for message in messages:
             body = json.loads(message["Body"])
             body["_attributes"] = {
@@ -243,13 +236,8 @@ def receive_all(
             bodies.append(body)
         if keep is not None:
             keep += [m["ReceiptHandle"] for m in messages]
-            continue
-        sqs.delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
-            ],
-        )
+        else:
+            queue.delete(messages)
     return bodies
 
 
@@ -310,14 +298,7 @@ class Deliveries:
     def release_dead_letters(self) -> None:
         """Make the DLQ messages read so far visible again (kept with dead_letter_receipts)."""
         receipts, self.dead_letter_receipts = self.dead_letter_receipts or [], []
-        for start in range(0, len(receipts), 10):
-            self._sqs.change_message_visibility_batch(
-                QueueUrl=self._dlq_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0}
-                    for i, r in enumerate(receipts[start : start + 10])
-                ],
-            )
+        Queue(self._sqs, self._dlq_url).release(receipts)
 
     def _receive(
         self, url: str, quiet_polls: int, keep: list[str] | None = None
@@ -406,7 +387,8 @@ class Redriven:
 
     @property
     def ok(self) -> bool:
-        return self.exit_status == 0 and all(
+        """Exit 0, or 1 exactly when some parked records had no event to re-publish."""
+        return self.exit_status == (1 if self.left else 0) and all(
             set(self.received[name]) == ids and all(n == 1 for n in self.received[name].values())
             for name, ids in self.expected.items()
         )
@@ -428,15 +410,17 @@ def redrive_parked(
     progress("the cause fixed: terraform apply re-creates the bus and its rules")
     stack.root.apply()
     command = [sys.executable, "-m", "dynamodb_fanout", "--endpoint-url", stack.server.endpoint]
-    command += ["redrive", "--queue-url", deployment.outputs["dlq_url"]]
-    progress("dynamodb-fanout redrive --queue-url " + deployment.outputs["dlq_url"])
+    redrive = ["redrive", "--queue-url", deployment.outputs["dlq_url"]]
+    redrive += ["--function", deployment.outputs["function_name"]]  # built as the function does
+    command += redrive
+    progress("dynamodb-fanout " + " ".join(redrive))
     code_path = os.pathsep.join(str(REPO_ROOT / d) for d in ("cli", "lambda_src"))
     env = {**os.environ, **stack.server.aws_environment(), "PYTHONPATH": code_path}
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     republishable = {
         event_id
         for event_id, bodies in deliveries.dead_letters.items()
-        if any("event" in b and not b.get("truncated") for b in bodies)
+        if any(("event" in b and not b.get("truncated")) or _has_images(b) for b in bodies)
     }
     expected = {
         name: {i for i in republishable if SELECTORS.get(name, lambda _: True)(run.records[i])}
@@ -446,6 +430,13 @@ def redrive_parked(
     after.receive(quiet_polls=2)
     left = sorted(set(deliveries.dead_letters) - republishable)
     return Redriven(done.returncode, done.stdout + done.stderr, expected, after.consumers, left)
+
+
+def _has_images(body: dict[str, Any]) -> bool:
+    """A DLQ body that kept the complete record (its images): redrive rebuilds the event."""
+    record = body.get("record")
+    ddb = record.get("dynamodb") if isinstance(record, dict) else None
+    return isinstance(ddb, dict) and ("NewImage" in ddb or "OldImage" in ddb)
 
 
 def run_dir() -> Path:

@@ -14,16 +14,23 @@ ends up either ``acknowledged`` or ``discarded``.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from dynamodb_fanout.stream_reader import (  # shared with `dynamodb-fanout replay`
+    GET_RECORDS_LIMIT,
+    read_page,
+    shard_iterator,
+    to_lambda_record,
+)
+
+__all__ = ["PollerStats", "StreamPoller", "first_failed_index", "to_lambda_record"]
+
 logger = logging.getLogger(__name__)
 
-GET_RECORDS_LIMIT = 1000  # dynamodbstreams GetRecords maximum
 DEFAULT_BATCH_SIZE = 100  # Lambda's default for DynamoDB streams
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -35,27 +42,6 @@ class StreamsClient(Protocol):
     def describe_stream(self, **kwargs: Any) -> dict[str, Any]: ...
     def get_shard_iterator(self, **kwargs: Any) -> dict[str, Any]: ...
     def get_records(self, **kwargs: Any) -> dict[str, Any]: ...
-
-
-def _epoch_seconds(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return int(value.timestamp())
-    return value
-
-
-def to_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """One GetRecords record as Lambda delivers it: epoch seconds, eventSourceARN added."""
-    change = dict(record["dynamodb"])
-    if "ApproximateCreationDateTime" in change:
-        change["ApproximateCreationDateTime"] = _epoch_seconds(
-            change["ApproximateCreationDateTime"]
-        )
-    converted = {key: value for key, value in record.items() if key != "dynamodb"}
-    converted["dynamodb"] = change
-    converted["eventSourceARN"] = stream_arn
-    return converted
 
 
 def sequence_number(record: dict[str, Any]) -> int:
@@ -178,25 +164,18 @@ class StreamPoller:
 
     def _iterator(self, shard: _Shard) -> str:
         if shard.iterator is None:
-            position = (
-                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": shard.last_read}
-                if shard.last_read
-                else {"ShardIteratorType": "TRIM_HORIZON"}
+            shard.iterator = shard_iterator(
+                self.streams, self.stream_arn, shard.shard_id, after=shard.last_read
             )
-            shard.iterator = self.streams.get_shard_iterator(
-                StreamArn=self.stream_arn, ShardId=shard.shard_id, **position
-            )["ShardIterator"]
         return shard.iterator
 
     def _fetch(self, shard: _Shard) -> int:
         """Top the shard's buffer up to one batch; return how many records were new."""
         fetched = 0
         while not shard.closed and len(shard.buffer) < self.batch_size:
-            response = self.streams.get_records(
-                ShardIterator=self._iterator(shard), Limit=GET_RECORDS_LIMIT
+            records, shard.iterator = read_page(
+                self.streams, self._iterator(shard), self.stream_arn, GET_RECORDS_LIMIT
             )
-            records = [to_lambda_record(r, self.stream_arn) for r in response.get("Records", [])]
-            shard.iterator = response.get("NextShardIterator")
             shard.closed = shard.iterator is None
             if records:
                 shard.buffer.extend(records)

@@ -27,8 +27,9 @@ STREAM_VIEW_TYPES = ["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"
 TABLE_ARN = r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+$"
 # A stream ARN; the table ARN alone for events of `dynamodb-fanout backfill`.
 STREAM_ARN = r"^arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]+(/stream/.+)?$"
-# The record's eventName, or BACKFILL for items published by `dynamodb-fanout backfill`.
-DETAIL_TYPES = [*EVENT_NAMES, "BACKFILL"]
+# The record's eventName, BACKFILL for items published by `dynamodb-fanout backfill`,
+# CURRENT_ITEM for an item `dynamodb-fanout redrive --from-table` read from the table.
+DETAIL_TYPES = [*EVENT_NAMES, "BACKFILL", "CURRENT_ITEM"]
 
 
 def _string(description: str, **extra: Any) -> dict[str, Any]:
@@ -144,6 +145,22 @@ def _detail(fmt: str) -> dict[str, Any]:
         "properties": {"type": {"type": "string"}, "principalId": {"type": "string"}},
     }
     properties["claimCheck"] = {"$ref": "#/definitions/ClaimCheck"}
+    properties["redriveOf"] = {
+        "description": (
+            "CURRENT_ITEM only: the parked change this item stands in for. Its images were "
+            "lost to size, so the item as the table held it at redrive time is published "
+            "with a new eventID; this names the change it replaces."
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["eventID", "eventName", "sequenceNumber", "reason"],
+        "properties": {
+            "eventID": _string("The parked change's eventID."),
+            "eventName": {"type": "string", "enum": EVENT_NAMES},
+            "sequenceNumber": _string("The parked change's sequence number."),
+            "reason": _string("Why the change was parked in the DLQ (e.g. EventTooLarge)."),
+        },
+    }
 
     no_images: list[dict[str, Any]] = []
     if plain:
@@ -202,7 +219,9 @@ def schema(fmt: str) -> dict[str, Any]:
                 "enum": DETAIL_TYPES,
                 "description": (
                     "The stream record's eventName; BACKFILL for items published by "
-                    "`dynamodb-fanout backfill` (detail.eventName is then INSERT)."
+                    "`dynamodb-fanout backfill`, CURRENT_ITEM for an item `dynamodb-fanout "
+                    "redrive --from-table` read from the table in place of a parked change "
+                    "(detail.eventName is then INSERT, detail.redriveOf names the change)."
                 ),
             },
             "source": _string(

@@ -1,13 +1,15 @@
 """boto3 clients from the global options: --region, --profile, --endpoint-url.
 
 The region of a call comes from the resource when its name carries one (a
-queue URL, a bus or stream ARN), else from --region, else from the profile
-or environment; so `redrive --queue-url https://sqs.eu-west-1…` needs no
---region at all.
+queue URL, a bus or stream ARN), else from --region, else from AWS_REGION,
+AWS_DEFAULT_REGION or the profile (AWS_REGION first, as the AWS CLI and the
+Lambda runtime read it; boto3 alone reads only AWS_DEFAULT_REGION);
+so `redrive --queue-url https://sqs.eu-west-1…` needs no --region at all.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,9 +90,8 @@ class Aws:
     @property
     def session(self) -> Any:
         if self._session is None:
-            self._session = boto3.session.Session(
-                profile_name=self.profile, region_name=self.region
-            )
+            region = self.region or os.environ.get("AWS_REGION") or None
+            self._session = boto3.session.Session(profile_name=self.profile, region_name=region)
         return self._session
 
     def region_for(self, resource_region: str | None = None) -> str:

@@ -13,7 +13,6 @@ interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import os
@@ -21,7 +20,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from dynamodb_fanout import pipeline
+from dynamodb_fanout.arguments import EXIT_STATUS, positive, rate
 from dynamodb_fanout.aws import (
     Aws,
     queue_url,
@@ -38,6 +38,7 @@ from dynamodb_fanout.aws import (
     visible_messages,
 )
 from dynamodb_fanout.errors import EXIT_INCOMPLETE, EXIT_OK, CliError, error_code
+from dynamodb_fanout.function_settings import Resolved, add_options, resolve
 from dynamodb_fanout.progress import Progress
 
 PAGE_ITEMS = 500  # Scan Limit: a checkpoint and a progress step every page
@@ -155,41 +156,29 @@ def describe_table(dynamodb: Any, name: str) -> Table:
 
 
 def stream_record(item: dict[str, Any], table: Table, run_id: str, now: datetime) -> dict[str, Any]:
-    """The record a stream would carry for an INSERT of this item (no sequence of its own)."""
+    """The record a stream would carry for an INSERT of this item (binary keys included)."""
     keys = {name: item[name] for name in table.key_names if name in item}
-    digest = hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:20]
-    return {
-        "eventID": f"backfill-{run_id}-{digest}",
-        "eventName": "INSERT",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": table.region,
-        "eventSourceARN": table.arn,
-        "dynamodb": {
-            "ApproximateCreationDateTime": now,
-            "Keys": keys,
-            "NewImage": item,
-            "SequenceNumber": "0",
-            "StreamViewType": "NEW_IMAGE",
-        },
-    }
+    event_id = f"backfill-{run_id}-{pipeline.key_digest(keys)}"
+    return pipeline.insert_record(item, keys, table.arn, table.region, event_id, now)
 
 
 class Backfill:
     """The scan, the publishing and the bookkeeping of one run."""
 
-    def __init__(self, aws: Aws, args: argparse.Namespace, table: Table, ckpt: Checkpoint) -> None:
+    def __init__(
+        self, aws: Aws, args: argparse.Namespace, table: Table, ckpt: Checkpoint, resolved: Resolved
+    ) -> None:
         self.args = args
         self.table = table
         self.checkpoint = ckpt
         self.dynamodb = aws.client("dynamodb", table.region)
-        bus_region = region_of_arn(args.event_bus)
+        self.settings = resolved.settings
+        self.bus = self.settings.event_bus_name
+        self.dlq_url = self.settings.dlq_url
         concurrency = CONCURRENCY_PER_SEGMENT * args.segments
-        self.events = pipeline.events_client(aws, bus_region, concurrency)
-        self.sqs = aws.client("sqs", region_of_queue(args.dlq_url)) if args.dlq_url else None
-        self.settings = pipeline.make_settings(
-            args.event_bus, args.dlq_url or "", args.source, args.detail_format, MAX_ATTEMPTS
-        )
+        self.events = pipeline.events_client(aws, region_of_arn(self.bus), concurrency)
+        self.claim_check = pipeline.claim_check_for(aws, self.settings)
+        self.sqs = aws.client("sqs", region_of_queue(self.dlq_url)) if self.dlq_url else None
         self.rate = RateLimit(args.rate)
         self.indices = itertools.count()
         self.stop = threading.Event()
@@ -205,12 +194,9 @@ class Backfill:
         if start == DONE:
             return
         while not self.stop.is_set():
-            request: dict[str, Any] = {
-                "TableName": self.table.name,
-                "Segment": segment,
-                "TotalSegments": self.args.segments,
-                "Limit": PAGE_ITEMS,
-            }
+            request: dict[str, Any] = {"TableName": self.table.name, "Limit": PAGE_ITEMS}
+            if self.args.segments > 1:  # one segment is a plain Scan
+                request.update(Segment=segment, TotalSegments=self.args.segments)
             if start:
                 request["ExclusiveStartKey"] = start
             page = self.dynamodb.scan(**request)
@@ -233,19 +219,25 @@ class Backfill:
             except pipeline.MalformedRecord as exc:
                 letters.append(pipeline.DeadLetter(index, raw, pipeline.MALFORMED, str(exc)))
                 continue
-            entries[index] = pipeline.with_detail_type(entry, self.args.detail_type)
-        result = pipeline.publish(
+            entries[index] = pipeline.with_detail(entry, self.args.detail_type)
+        result = pipeline.send(
             self.events,
-            self.args.event_bus,
+            self.bus,
+            self.settings,
             self._paced(entries.values()),
-            MAX_ATTEMPTS,
+            self.claim_check,
             CONCURRENCY_PER_SEGMENT,
-            self.settings.max_event_bytes,
         )
-        letters += result.letters(entries, self.settings.max_event_bytes)
+        letters += result.letters(entries)
         self.park(letters)
-        self.progress.add(len(items), published=len(result.published), failed=len(letters))
-        return len(result.published), len(letters)
+        published = len(result.published)
+        self.progress.add(
+            len(items),
+            published=published,
+            failed=len(letters),
+            claim_checked=len(result.claim_checked),
+        )
+        return published, len(letters)
 
     def _paced(self, entries: Iterable[pipeline.Entry]) -> Iterator[pipeline.Entry]:
         for entry in entries:
@@ -259,10 +251,10 @@ class Backfill:
         self.reasons.update(letter.reason for letter in letters)
         unparked = letters
         if self.sqs is not None:
-            _, refused = pipeline.park(self.sqs, self.args.dlq_url, self.args.event_bus, letters)
+            _, refused = pipeline.park(self.sqs, self.dlq_url, self.bus, letters)
             unparked = [letter for letter, _ in refused]
         if unparked:
-            bodies = [pipeline.dead_letter_body(x, self.args.event_bus) for x in unparked]
+            bodies = [pipeline.dead_letter_body(x, self.bus) for x in unparked]
             with self.file_lock, self.args.failures.open("a") as out:
                 out.writelines(body + "\n" for body in bodies)
                 self.written_to_file += len(bodies)
@@ -283,22 +275,44 @@ class Backfill:
                 self.progress.finish()
 
 
+HELP = "Publish every item of a table as an event (a parallel Scan)."
+
+
+def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = sub.add_parser("backfill", help=HELP, description=HELP, epilog=EXIT_STATUS)
+    common(p)
+    p.add_argument("--table", required=True, help="table name or ARN")
+    p.add_argument("--detail-type", default="BACKFILL", help="detail-type (default BACKFILL)")
+    p.add_argument("--segments", type=positive, default=4, help="parallel Scan segments (4)")
+    p.add_argument("--rate", type=rate, help="at most this many events per second")
+    p.add_argument("--checkpoint", type=Path, help="file to resume from and record progress in")
+    p.add_argument(
+        "--failures",
+        type=Path,
+        default=Path("backfill-failures.jsonl"),
+        help="without a DLQ (--dlq-url or the function's), failures go here, one DLQ body a line",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_options(p, "bus name or ARN (as EVENT_BUS_NAME)", dlq=True)
+    p.set_defaults(run=run)
+
+
 def run(aws: Aws, args: argparse.Namespace) -> int:
     detail_type = args.detail_type
     if not detail_type or len(detail_type) > pipeline.MAX_DETAIL_TYPE_CHARS:
         raise CliError(f"--detail-type must be 1 to {pipeline.MAX_DETAIL_TYPE_CHARS} characters")
-    if args.source and args.source.startswith("aws."):
-        raise CliError("--source must not start with 'aws.' (reserved for AWS services)")
+    resolved = resolve(aws, args)
+    bus, dlq_url = resolved.settings.event_bus_name, resolved.settings.dlq_url
     table = describe_table(aws.client("dynamodb", region_of_arn(args.table)), args.table)
-    require_bus(aws.client("events", region_of_arn(args.event_bus)), args.event_bus)
-    if args.dlq_url:
-        url = queue_url(args.dlq_url, "DLQ URL")
+    require_bus(aws.client("events", region_of_arn(bus)), bus)
+    if dlq_url:
+        url = queue_url(dlq_url, "DLQ URL")
         visible_messages(aws.client("sqs", region_of_queue(url)), url)
     checkpoint = Checkpoint.open(args.checkpoint, table.arn, args.segments)
     if all(checkpoint.start(s) == DONE for s in range(args.segments)):
         print(f"every segment is already done in {args.checkpoint}; delete it to start over")
         return EXIT_OK
-    backfill = Backfill(aws, args, table, checkpoint)
+    backfill = Backfill(aws, args, table, checkpoint, resolved)
     started = time.monotonic()
     try:
         backfill.run()
@@ -308,12 +322,15 @@ def run(aws: Aws, args: argparse.Namespace) -> int:
         raise
     elapsed = time.monotonic() - started
     scanned = backfill.progress.done
+    print(resolved.describe())
     print(
-        f"backfill {table.name} -> {args.event_bus} ({args.detail_type}): {scanned} items "
+        f"backfill {table.name} -> {bus} ({args.detail_type}): {scanned} items "
         f"scanned in {args.segments} segments, {backfill.progress.notes.get('published', 0)} "
         f"published, {sum(backfill.reasons.values())} dead-lettered, in {elapsed:.1f}s "
         f"({scanned / elapsed if elapsed else 0:,.0f} items/s)"
     )
+    if backfill.progress.notes.get("claim_checked"):
+        print(f"  of which claim-checked: {backfill.progress.notes['claim_checked']}")
     for reason, count in sorted(backfill.reasons.items()):
         print(f"  dead-lettered {reason}: {count}")
     if backfill.written_to_file:

@@ -14,7 +14,7 @@ import argparse
 import contextlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -209,3 +209,26 @@ def run(aws: Aws, args: argparse.Namespace) -> int:
     matched = sum(1 for s in every if s.matched)
     print(f"{matched} of {len(every)} sample records match (decided by {method})")
     return EXIT_OK if matched else EXIT_INCOMPLETE
+
+
+HELP = "Say which sample stream records an event pattern matches."
+
+
+def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = sub.add_parser(
+        "check-pattern",
+        help=HELP,
+        description=HELP,
+        epilog="Exit status: 0 at least one sample matched; 1 none did; 2 could not run.",
+    )
+    common(p)
+    p.add_argument("--pattern", required=True, help="the event pattern: a JSON file or JSON text")
+    p.add_argument(
+        "--event",
+        action="append",
+        type=Path,
+        help="a Lambda stream event file (repeatable; default: the bundled examples/events)",
+    )
+    p.add_argument("--source", help="as EVENT_SOURCE (default dynamodb.<table>)")
+    p.add_argument("--detail-format", choices=("plain", "raw", "both"), default="plain")
+    p.set_defaults(run=run)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,24 @@ def run(aws: Any, args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     print(to_json(full))
     return EXIT_OK
+
+
+HELP = "Print the full event behind a claim-checked pointer event."
+
+
+def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = sub.add_parser(
+        "fetch-event",
+        help=HELP,
+        description=HELP,
+        epilog="Exit status: 0 printed; 2 could not (a missing, empty, corrupt, non-UTF-8 or "
+        "mismatched object, or a malformed pointer: one line on stderr).",
+    )
+    common(p)
+    p.add_argument(
+        "event",
+        nargs="?",
+        type=Path,
+        help="the delivered event as JSON, a file or - for standard input (the default)",
+    )
+    p.set_defaults(run=run)

@@ -9,8 +9,11 @@ followed here and nowhere else.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import io
+import json
 from collections.abc import Iterable, Mapping
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
@@ -21,11 +24,13 @@ from botocore.config import Config
 
 from dynamodb_fanout.errors import CliError
 from fanout import batching, limits
+from fanout.attribute_values import number, to_json
+from fanout.claim_check import POINTER_FIELD, ClaimCheck
 from fanout.dead_letter import MALFORMED, TOO_LARGE, DeadLetter, DeadLetterQueue, message_for
 from fanout.deadline import Deadline
-from fanout.handler import build_runtime, client_config, process
+from fanout.handler import build_runtime, client_config, oversize, process
 from fanout.publisher import Publisher
-from fanout.records import Entry, MalformedRecord, StreamRecord, convert, decode
+from fanout.records import Entry, MalformedRecord, StreamRecord, convert, decode, entry_size
 from fanout.settings import Settings
 
 __all__ = [
@@ -34,17 +39,31 @@ __all__ = [
     "DeadLetter",
     "Entry",
     "MalformedRecord",
-    "Published",
+    "Sent",
     "convert_record",
     "dead_letter_body",
+    "insert_record",
+    "is_pointer_entry",
     "make_settings",
-    "publish",
+    "record_complete",
     "run_handler",
+    "send",
     "stored_entry",
-    "with_detail_type",
+    "with_detail",
 ]
 
 MAX_DETAIL_TYPE_CHARS = 128  # PutEventsRequestEntry DetailType
+# The images a record of each StreamViewType carries, by eventName (DynamoDB Streams API).
+_IMAGES: dict[str, dict[str, tuple[str, ...]]] = {
+    "KEYS_ONLY": {"INSERT": (), "MODIFY": (), "REMOVE": ()},
+    "NEW_IMAGE": {"INSERT": ("NewImage",), "MODIFY": ("NewImage",), "REMOVE": ()},
+    "OLD_IMAGE": {"INSERT": (), "MODIFY": ("OldImage",), "REMOVE": ("OldImage",)},
+    "NEW_AND_OLD_IMAGES": {
+        "INSERT": ("NewImage",),
+        "MODIFY": ("NewImage", "OldImage"),
+        "REMOVE": ("OldImage",),
+    },
+}
 
 
 def make_settings(
@@ -55,7 +74,7 @@ def make_settings(
     max_attempts: int = 3,
     concurrency: int = 8,
 ) -> Settings:
-    """The handler's settings object, filled from the CLI's options."""
+    """The handler's settings object, filled from explicit values (tests, check-pattern)."""
     return Settings(
         event_bus_name=event_bus,
         dlq_url=dlq_url,
@@ -71,60 +90,147 @@ def convert_record(index: int, raw: Mapping[str, Any], settings: Settings) -> En
     return convert(decode(index, raw), settings)
 
 
-def with_detail_type(entry: Entry, detail_type: str) -> Entry:
-    """The same entry under another detail-type, its AWS size adjusted."""
-    delta = len(detail_type.encode()) - len(entry.detail_type.encode())
-    return dataclasses.replace(entry, detail_type=detail_type, size=entry.size + delta)
+def record_complete(raw: Any) -> bool:
+    """Whether a parked record is the whole stream record: it decodes and has every image
+    its StreamViewType promises for its eventName (a DLQ body cut to keys has none)."""
+    try:
+        record = decode(0, raw)
+    except MalformedRecord:
+        return False
+    by_event: dict[str, tuple[str, ...]] = _IMAGES.get(str(record.view_type), {})
+    wanted = by_event.get(record.event_name, ())  # an unknown view type: nothing is promised
+    ddb = raw["dynamodb"]
+    return all(isinstance(ddb.get(name), Mapping) for name in wanted)
 
 
-def stored_entry(index: int, record: Any, event: Mapping[str, Any]) -> Entry:
-    """The entry kept in a DLQ message's ``event``, ready to send again as it was.
+def with_detail(entry: Entry, detail_type: str | None = None, **fields: Any) -> Entry:
+    """The same entry under another detail-type and/or with detail fields set, size recomputed."""
+    detail = entry.detail
+    if fields:
+        value = json.loads(detail, parse_float=number, parse_int=number)
+        value.update(fields)
+        detail = to_json(value)
+    detail_type = detail_type or entry.detail_type
+    size = entry_size(entry.source, detail_type, detail, entry.resources, entry.time is not None)
+    return dataclasses.replace(entry, detail_type=detail_type, detail=detail, size=size)
 
-    The record is decoded only to tie the entry to it (by ``index``); the
-    entry's fields are the stored ones, unchanged.
+
+def insert_record(
+    item: Mapping[str, Any],
+    keys: Mapping[str, Any],
+    table_arn: str,
+    region: str,
+    event_id: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The record a stream would carry for an INSERT of this item (no sequence of its own)."""
+    return {
+        "eventID": event_id,
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "eventSourceARN": table_arn,
+        "dynamodb": {
+            "ApproximateCreationDateTime": now,
+            "Keys": dict(keys),
+            "NewImage": dict(item),
+            "SequenceNumber": "0",
+            "StreamViewType": "NEW_IMAGE",
+        },
+    }
+
+
+def key_digest(keys: Mapping[str, Any]) -> str:
+    """A short stable digest of an item's key (binary keys included) for event IDs."""
+    text = json.dumps(keys, sort_keys=True, default=_jsonable_key)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _jsonable_key(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, set | frozenset):
+        return sorted(_jsonable_key(v) if isinstance(v, bytes) else v for v in value)
+    raise TypeError(f"{type(value).__name__} in a key")
+
+
+class BadEvent(ValueError):
+    """A stored event that is not a PutEvents entry the fan-out wrote."""
+
+
+def stored_entry(index: int, record: Any, event: Any) -> Entry:
+    """The entry kept in a DLQ message's ``event``, checked field by field, ready to send again.
+
+    Raises BadEvent for anything the handler would not have written, so a
+    wrong-shaped message is left alone instead of being published mangled.
     """
+    if not isinstance(event, Mapping):
+        raise BadEvent(f"event is a {type(event).__name__}, not an object")
+    texts: dict[str, str] = {}
+    for name in ("Source", "DetailType", "Detail"):
+        value = event.get(name)
+        if not isinstance(value, str) or not value:
+            raise BadEvent(f"event.{name} is not a non-empty string")
+        texts[name] = value
+    resources = event.get("Resources", [])
+    if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
+        raise BadEvent("event.Resources is not a list of strings")
+    try:
+        detail = json.loads(texts["Detail"], parse_float=number, parse_int=number)
+    except ValueError as exc:
+        raise BadEvent(f"event.Detail is not JSON: {exc}") from None
+    if not isinstance(detail, dict):
+        raise BadEvent("event.Detail is not a JSON object")
+    time = event.get("Time")
+    try:
+        moment = datetime.fromisoformat(time) if time is not None else None
+    except (TypeError, ValueError):
+        raise BadEvent(f"event.Time {str(time)[:40]!r} is not an ISO-8601 time") from None
     try:
         stream_record = decode(index, record)
     except MalformedRecord:
         stream_record = StreamRecord(index, {}, "", "", "", "", "", "", None, None)
-    time = event.get("Time")
-    moment = datetime.fromisoformat(time) if isinstance(time, str) and time else None
-    texts = [event["Source"], event["DetailType"], event["Detail"], *event.get("Resources", [])]
-    size = (limits.PUT_EVENTS_TIME_BYTES if moment else 0) + sum(len(t.encode()) for t in texts)
+    size = entry_size(
+        texts["Source"], texts["DetailType"], texts["Detail"], tuple(resources), moment is not None
+    )
     return Entry(
         stream_record,
-        event["Source"],
-        event["DetailType"],
-        event["Detail"],
-        tuple(event.get("Resources", [])),
+        texts["Source"],
+        texts["DetailType"],
+        texts["Detail"],
+        tuple(resources),
         moment,
         size,
     )
 
 
-@dataclass
-class Published:
-    """Where each entry (by its record index) ended: published, failed with why, too large."""
+def is_pointer_entry(entry: Entry) -> dict[str, Any] | None:
+    """The claim-check pointer of a pointer entry, None for a full event."""
+    detail = json.loads(entry.detail)
+    pointer = detail.get(POINTER_FIELD) if isinstance(detail, dict) else None
+    return pointer if isinstance(pointer, dict) else None
 
-    published: list[int] = field(default_factory=list)
+
+@dataclass
+class Sent:
+    """Where each entry (by its record index) ended, as the function would have sent it."""
+
+    published: set[int] = field(default_factory=set)
+    claim_checked: set[int] = field(default_factory=set)  # of published: as a pointer
     failed: dict[int, tuple[str, str, str, int]] = field(default_factory=dict)
-    too_large: list[Entry] = field(default_factory=list)
+    too_large: dict[int, DeadLetter] = field(default_factory=dict)  # the function's oversize rule
     calls: int = 0
 
-    def letters(self, entries: Mapping[int, Entry], budget: int) -> list[DeadLetter]:
+    def letters(self, entries: Mapping[int, Entry]) -> list[DeadLetter]:
         """Dead letters for what was not published, as the handler writes them."""
-        out = []
-        for index, (reason, code, message, attempts) in sorted(self.failed.items()):
+        out = list(self.too_large.values())
+        for index, (reason, code, message, attempts) in self.failed.items():
             entry = entries[index]
             out.append(
                 DeadLetter(index, entry.record.raw, reason, f"{code}: {message}", attempts, entry)
             )
-        for entry in self.too_large:
-            message = f"event is {entry.size} bytes; a PutEvents request takes at most {budget}"
-            out.append(
-                DeadLetter(entry.record.index, entry.record.raw, TOO_LARGE, message, 0, entry)
-            )
-        return out
+        return sorted(out, key=lambda letter: letter.index)
 
 
 def events_client(aws: Any, region: str | None, concurrency: int) -> Any:
@@ -137,27 +243,64 @@ def events_client(aws: Any, region: str | None, concurrency: int) -> Any:
     return aws.client("events", region, config, purpose="publish")
 
 
-def publish(
+def claim_check_for(aws: Any, settings: Settings) -> ClaimCheck | None:
+    """The function's claim-check store (LARGE_EVENT_BUCKET), None when it has none."""
+    if not settings.large_event_bucket:
+        return None
+    return ClaimCheck(aws.client("s3"), settings.large_event_bucket, settings.large_event_prefix)
+
+
+def send(
     client: Any,
-    event_bus: str,
+    bus: str,
+    settings: Settings,
     entries: Iterable[Entry],
-    max_attempts: int = 3,
+    claim_check: ClaimCheck | None = None,
     concurrency: int = 4,
-    max_bytes: int = limits.PUT_EVENTS_MAX_BYTES,
-) -> Published:
-    """Pack and send with the handler's batching and publisher; nothing here raises per entry."""
-    if ":event-busv2/" in event_bus:
+) -> Sent:
+    """Send entries as the function does: under its size cap as they are, above it by
+    claim-check (with a bucket) or not at all (the oversize rule); never raises per entry."""
+    if ":event-busv2/" in bus:
         raise CliError(
-            f"{event_bus} is a new custom event bus (event-busv2): re-publishing to it in "
+            f"{bus} is a new custom event bus (event-busv2): re-publishing to it in "
             "per-item order is not supported by dynamodb-fanout yet; see docs/ordered-bus.md"
         )
-    result = Published()
-    requests = batching.iter_requests(entries, result.too_large, max_bytes)
-    outcome = Publisher(client, event_bus, max_attempts, concurrency).publish(
-        requests, Deadline.unlimited()
-    )
-    result.published = list(outcome.published)
-    result.calls = outcome.calls
+    result = Sent()
+    limit = settings.event_size_limit
+    too_large: list[Entry] = []
+    small = _capped(entries, limit, too_large)
+    requests = batching.iter_requests(small, too_large, settings.max_event_bytes)
+    publisher = Publisher(client, bus, settings.max_attempts, concurrency)
+    _merge(result, publisher.publish(requests, Deadline.unlimited()))
+    problems: dict[int, str] = {}
+    if too_large and claim_check is not None:
+        stored = claim_check.store(too_large, limit, Deadline.unlimited())
+        result.calls += stored.calls
+        problems = {entry.record.index: why for entry, why in stored.failed}
+        left = [entry for entry, _ in stored.failed]
+        requests = batching.iter_requests(stored.pointers, left, settings.max_event_bytes)
+        before = set(result.published)
+        _merge(result, publisher.publish(requests, Deadline.unlimited()))
+        result.claim_checked = result.published - before
+        too_large = left
+    for entry in too_large:
+        result.too_large[entry.record.index] = oversize(
+            entry, settings, problems.get(entry.record.index)
+        )
+    return result
+
+
+def _capped(entries: Iterable[Entry], limit: int, too_large: list[Entry]) -> Iterable[Entry]:
+    for entry in entries:
+        if entry.size >= limit:
+            too_large.append(entry)
+        else:
+            yield entry
+
+
+def _merge(result: Sent, outcome: Any) -> None:
+    result.published.update(outcome.published)
+    result.calls += outcome.calls
     for failure in outcome.failed:
         result.failed[failure.entry.record.index] = (
             failure.reason,
@@ -165,9 +308,8 @@ def publish(
             failure.message,
             failure.attempts,
         )
-    for entry in outcome.unsent:  # only with a deadline; kept for completeness
+    for entry in getattr(outcome, "unsent", ()):  # only with a deadline; kept for completeness
         result.failed[entry.record.index] = ("Unsent", "Unsent", "not sent", 0)
-    return result
 
 
 def dead_letter_body(letter: DeadLetter, event_bus: str) -> str:

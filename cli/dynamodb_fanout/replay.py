@@ -7,6 +7,10 @@ be read back from there and handed to the handler's own ``process``, which
 publishes them or parks them in the DLQ as it always does. A message is
 deleted only when its whole range was read and the handler accounted for
 every record; anything else stays, visible again when the pass ends.
+
+The handler runs with the deployed function's settings (``--function``), so
+a record too large for the bus is claim-checked exactly as the function
+would, or parked when it has no bucket.
 """
 
 from __future__ import annotations
@@ -14,30 +18,17 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ParamValidationError
-
 from dynamodb_fanout import pipeline
-from dynamodb_fanout.aws import (
-    Aws,
-    queue_url,
-    region_of_arn,
-    region_of_queue,
-    require_bus,
-    visible_messages,
-)
-from dynamodb_fanout.errors import EXIT_INCOMPLETE, EXIT_OK, error_code
-from dynamodb_fanout.redrive import EMPTY_RECEIVES_TO_STOP, Queue
-
-EMPTY_PAGES_TO_STOP = 3  # an open shard can answer empty pages before the records
-UNREACHABLE = {
-    "TrimmedDataAccessException": "past the stream's 24 h retention",
-    "ResourceNotFoundException": "the stream or shard no longer exists",
-    "ExpiredIteratorException": "the shard iterator expired",
-    "ValidationException": "the stream does not accept this position",
-}
+from dynamodb_fanout.arguments import EXIT_STATUS, positive
+from dynamodb_fanout.aws import Aws, queue_url, region_of_arn, region_of_queue, require_bus
+from dynamodb_fanout.errors import EXIT_INCOMPLETE, EXIT_OK, CliError, describe, error_code
+from dynamodb_fanout.function_settings import Resolved, add_options, resolve
+from dynamodb_fanout.queue import Queue
+from dynamodb_fanout.stream_reader import Unreachable, read_range, sequence, shard_ids
 
 
 @dataclass
@@ -71,20 +62,8 @@ class Summary:
     records: int = 0
     reported_back: int = 0  # records the handler neither published nor parked
     left: Counter[str] = field(default_factory=Counter)
+    delete_failed: int = 0
     notes: list[str] = field(default_factory=list)
-
-
-def shard_ids(streams: Any, stream_arn: str) -> set[str]:
-    """The shards the stream still has (DescribeStream, page by page)."""
-    ids: set[str] = set()
-    start: dict[str, str] = {}
-    while True:
-        description = streams.describe_stream(StreamArn=stream_arn, **start)["StreamDescription"]
-        ids.update(shard["ShardId"] for shard in description.get("Shards", []))
-        last = description.get("LastEvaluatedShardId")
-        if not last:
-            return ids
-        start = {"ExclusiveStartShardId": last}
 
 
 def read_back(streams: Any, batch: Batch, shards: set[str]) -> tuple[list[dict[str, Any]], str]:
@@ -92,84 +71,54 @@ def read_back(streams: Any, batch: Batch, shards: set[str]) -> tuple[list[dict[s
     if batch.shard_id not in shards:
         return [], f"shard {batch.shard_id} is no longer in the stream (24 h retention)"
     try:
-        iterator = streams.get_shard_iterator(
-            StreamArn=batch.stream_arn,
-            ShardId=batch.shard_id,
-            ShardIteratorType="AT_SEQUENCE_NUMBER",
-            SequenceNumber=batch.start,
-        )["ShardIterator"]
-    except ParamValidationError as exc:
-        return [], "not a valid stream position: " + " ".join(str(exc).split())
-    except Exception as exc:
-        code = error_code(exc)
-        if code not in UNREACHABLE:
-            raise
-        return [], f"{code}: {UNREACHABLE[code]}"
-    start, end = int(batch.start), int(batch.end)
-    records: list[dict[str, Any]] = []
-    empty = 0
-    while iterator and empty < EMPTY_PAGES_TO_STOP:
-        page = streams.get_records(ShardIterator=iterator, Limit=1000)
-        for record in page.get("Records", []):
-            sequence = int(record["dynamodb"]["SequenceNumber"])
-            if sequence > end:
-                iterator = None
-                break
-            if sequence >= start:
-                records.append({**record, "eventSourceARN": batch.stream_arn})  # as Lambda adds it
-        else:
-            empty = 0 if page.get("Records") else empty + 1
-            iterator = page.get("NextShardIterator")
-        if records and int(records[-1]["dynamodb"]["SequenceNumber"]) == end:
-            break
-    last = int(records[-1]["dynamodb"]["SequenceNumber"]) if records else None
-    if last != end or (batch.size is not None and len(records) < batch.size):
+        records = read_range(streams, batch.stream_arn, batch.shard_id, batch.start, batch.end)
+    except Unreachable as exc:
+        return [], str(exc)
+    last = sequence(records[-1]) if records else None
+    if last != int(batch.end) or (batch.size is not None and len(records) < batch.size):
         wanted = batch.size if batch.size is not None else "?"
         return records, f"read {len(records)} of {wanted} records; the rest is gone from the stream"
     return records, ""
 
 
 class Replay:
-    def __init__(self, aws: Aws, args: argparse.Namespace) -> None:
+    def __init__(self, aws: Aws, args: argparse.Namespace, resolved: Resolved) -> None:
         self.aws = aws
         self.args = args
         url = queue_url(args.on_failure_queue, "on-failure queue URL")
         self.queue = Queue(aws.client("sqs", region_of_queue(url)), url)
-        self.settings = pipeline.make_settings(
-            args.event_bus, args.dlq_url, args.source, args.detail_format
-        )
+        self.settings = resolved.settings
         self.summary = Summary()
         self.shards: dict[str, set[str]] = {}
 
     def run(self) -> Summary:
-        visible_messages(self.queue.sqs, self.queue.url)
-        require_bus(
-            self.aws.client("events", region_of_arn(self.args.event_bus)), self.args.event_bus
-        )
-        visible_messages(
-            self.aws.client("sqs", region_of_queue(self.args.dlq_url)), self.args.dlq_url
-        )
+        self.queue.depth()
+        bus = self.settings.event_bus_name
+        require_bus(self.aws.client("events", region_of_arn(bus)), bus)
+        dlq = self.settings.dlq_url
+        Queue(self.aws.client("sqs", region_of_queue(dlq)), dlq).depth()
         seen = 0
-        with self.queue.pass_():
-            empty = 0
-            while empty < EMPTY_RECEIVES_TO_STOP:
-                room = 10 if self.args.limit is None else self.args.limit - seen
-                if room <= 0:
-                    break
-                fresh = []
-                for message in self.queue.receive(room):
-                    if message["MessageId"] in self.queue.held:
-                        self.queue.release([message["ReceiptHandle"]])
-                    else:
-                        fresh.append(message)
-                empty = 0 if fresh else empty + 1
-                for message in fresh:
-                    seen += 1
-                    self.one(message)
+        try:
+            with self.queue.pass_():
+                while self.args.limit is None or seen < self.args.limit:
+                    room = 10 if self.args.limit is None else self.args.limit - seen
+                    messages = self.queue.receive(room)
+                    if messages is None:
+                        break
+                    for message in messages:
+                        seen += 1
+                        try:
+                            self.one(message)
+                        except Exception as exc:  # one message's trouble stays its own
+                            why = describe(exc) or f"{type(exc).__name__}: {exc}"
+                            self.leave(message, "could not replay", why[:240])
+        finally:
+            counts = self.queue.counts
+            self.summary.delete_failed = counts.delete_failed + counts.release_failed
+            self.summary.notes += counts.errors
         return self.summary
 
     def leave(self, message: dict[str, Any], why: str, detail: str) -> None:
-        self.queue.hold(message)
         self.summary.left[why] += 1
         self.summary.notes.append(f"left {message['MessageId']}: {detail}")
 
@@ -193,12 +142,11 @@ class Replay:
             self.leave(message, "could not reach", f"{where}: {problem or 'no records'}")
             return
         if self.args.dry_run:
-            self.queue.hold(message)
             self.summary.records += len(records)
             if problem:
-                self.summary.notes.append(f"partly reachable {where}: {problem}")
+                self.leave(message, "partly reachable", f"{where}: {problem}")
             return
-        session = self.aws.for_handler(region_of_arn(self.args.event_bus))
+        session = self.aws.for_handler(region_of_arn(self.settings.event_bus_name))
         reported = pipeline.run_handler(records, self.settings, session)
         self.summary.records += len(records) - len(reported)
         if reported:
@@ -207,13 +155,31 @@ class Replay:
         elif problem:
             self.leave(message, "partly reachable", f"{where}: {problem}")
         else:
-            self.queue.delete([message])
+            if self.queue.delete([message]):
+                return  # replayed, but the message stays: counted as a delete failure
             self.summary.replayed += 1
 
 
+HELP = "Replay the stream batches Lambda gave up on (its on-failure destination)."
+
+
+def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
+    p = sub.add_parser("replay", help=HELP, description=HELP, epilog=EXIT_STATUS)
+    common(p)
+    p.add_argument("--on-failure-queue", required=True, help="SQS on-failure destination URL")
+    p.add_argument("--dry-run", action="store_true", help="read the records back; publish nothing")
+    p.add_argument("--limit", type=positive, help="look at no more than N messages")
+    add_options(p, "bus name or ARN (as EVENT_BUS_NAME)", dlq=True)
+    p.set_defaults(run=run)
+
+
 def run(aws: Aws, args: argparse.Namespace) -> int:
-    queue_url(args.dlq_url, "DLQ URL")
-    summary = Replay(aws, args).run()
+    resolved = resolve(aws, args)
+    if not resolved.settings.dlq_url:
+        raise CliError("no DLQ: pass --dlq-url, or --function to use the function's")
+    queue_url(resolved.settings.dlq_url, "DLQ URL")
+    summary = Replay(aws, args, resolved).run()
+    print(resolved.describe())
     verb = "would replay" if args.dry_run else "replayed"
     print(
         f"{verb} {summary.records} records"
@@ -226,11 +192,9 @@ def run(aws: Aws, args: argparse.Namespace) -> int:
     print(f"left in the queue {sum(summary.left.values())}")
     for why, count in sorted(summary.left.items()):
         print(f"  {why}: {count}")
+    if summary.delete_failed:
+        print(f"not deleted or not released: {summary.delete_failed}")
     for note in summary.notes:
         print(f"  {note}")
-    incomplete = (
-        summary.reported_back
-        or summary.left.get("could not reach")
-        or summary.left.get("partly reachable")
-    )
+    incomplete = summary.reported_back or summary.left or summary.delete_failed
     return EXIT_INCOMPLETE if incomplete else EXIT_OK

@@ -26,10 +26,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from fanout import limits
 from fanout.attribute_values import number, to_json
 from fanout.deadline import CallTimedOut, Deadline
-from fanout.records import Entry
+from fanout.records import Entry, entry_size
 
 POINTER_FIELD = "claimCheck"
 IMAGE_FIELDS = ("newImage", "oldImage")
@@ -41,7 +40,9 @@ PUT_ATTEMPTS = 3
 
 
 class ClaimCheckError(ValueError):
-    """A pointer event whose object is missing or does not hold that event."""
+    """A pointer that cannot be resolved: malformed, or its object missing, unreadable,
+    empty, corrupt, not UTF-8, or holding another event. The one error fetch_full_event raises.
+    """
 
 
 _KEY_ID_CHARS = 100  # of the readable eventID in a key (S3 keys: at most 1,024 bytes)
@@ -84,23 +85,6 @@ def _iso(entry: Entry) -> str | None:
     if entry.time is None:
         return None
     return entry.time.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _utf8_len(text: str) -> int:
-    return len(text.encode("utf-8"))
-
-
-def entry_size(
-    source: str, detail_type: str, detail: str, resources: tuple[str, ...], timed: bool
-) -> int:
-    """AWS's PutEvents entry size formula (see limits)."""
-    return (
-        (limits.PUT_EVENTS_TIME_BYTES if timed else 0)
-        + _utf8_len(source)
-        + _utf8_len(detail_type)
-        + _utf8_len(detail)
-        + sum(_utf8_len(r) for r in resources)
-    )
 
 
 def pointer_entry(entry: Entry, bucket: str, key: str, size: int) -> Entry:
@@ -228,24 +212,41 @@ def fetch_full_event(event: dict[str, Any], s3: Any = None, **json_options: Any)
     the result is the same envelope with the full ``detail``. ``s3`` is a boto3
     S3 client (one is made when None); the caller needs s3:GetObject on the
     object. ``json_options`` go to json.loads (e.g. parse_float=decimal.Decimal
-    to keep every digit of large numbers).
+    to keep every digit of large numbers). Raises ``ClaimCheckError`` (and
+    nothing else for a bad pointer or object) when the full event cannot be had.
     """
     if not is_pointer(event):
         return event
-    pointer = event["detail"][POINTER_FIELD]
+    bucket, key, uri = _pointer_location(event["detail"][POINTER_FIELD])
     if s3 is None:
         import boto3  # noqa: PLC0415 - only consumers without a client need it
 
         s3 = boto3.client("s3")
     try:
-        response = s3.get_object(Bucket=pointer["bucket"], Key=pointer["key"])
+        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "ClientError")
-        raise ClaimCheckError(f"cannot read {pointer.get('uri')}: {code}") from exc
-    stored = json.loads(response["Body"].read().decode("utf-8"), **json_options)
+        raise ClaimCheckError(f"cannot read {uri}: {code}") from exc
+    if not data:
+        raise ClaimCheckError(f"{uri} is empty")
+    try:
+        stored = json.loads(data.decode("utf-8"), **json_options)
+    except UnicodeDecodeError as exc:
+        raise ClaimCheckError(f"{uri} is not UTF-8 text: {exc.reason}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise ClaimCheckError(f"{uri} is not a stored event (not JSON: {exc})") from exc
     detail = stored.get("detail") if isinstance(stored, dict) else None
-    if not isinstance(detail, dict) or detail.get("eventID") != event["detail"].get("eventID"):
-        raise ClaimCheckError(
-            f"{pointer.get('uri')} does not hold event {event['detail'].get('eventID')!r}"
-        )
+    event_id = event["detail"].get("eventID")
+    if not isinstance(detail, dict) or detail.get("eventID") != event_id:
+        raise ClaimCheckError(f"{uri} does not hold event {event_id!r}")
     return {**event, "detail": detail}
+
+
+def _pointer_location(pointer: dict[str, Any]) -> tuple[str, str, str]:
+    """(bucket, key, uri) of a pointer; ClaimCheckError if it does not name an object."""
+    bucket, key = pointer.get("bucket"), pointer.get("key")
+    if not isinstance(bucket, str) or not bucket or not isinstance(key, str) or not key:
+        raise ClaimCheckError(
+            f"malformed claim-check pointer (needs bucket and key strings): {pointer!r:.200}"
+        )
+    return bucket, key, f"s3://{bucket}/{key}"

@@ -34,12 +34,14 @@ __all__ = [
     "changed_attributes",
     "convert",
     "decode",
+    "entry_size",
     "number",
     "sequence_number_of",
     "table_name_of",
     "to_json",
     "unmarshal",
     "unmarshal_item",
+    "utf8_len",
 ]
 
 _TABLE_ARN = re.compile(r"(arn:[^:]+:dynamodb:[^:]*:[^:]*:table/([^/]+))(?:/stream/.*)?")
@@ -199,18 +201,26 @@ def convert(record: StreamRecord, settings: Settings) -> Entry:
     text = to_json(detail)
     source = settings.event_source or f"dynamodb.{record.table_name}"[: limits.SOURCE_MAX_CHARS]
     resources = (record.table_arn,)
-    size = (
-        (limits.PUT_EVENTS_TIME_BYTES if record.created else 0)
-        + _utf8_len(source)
-        + _utf8_len(record.event_name)
-        + _utf8_len(text)
-        + sum(_utf8_len(r) for r in resources)
-    )
+    size = entry_size(source, record.event_name, text, resources, record.created is not None)
     return Entry(record, source, record.event_name, text, resources, record.created, size)
 
 
-def _utf8_len(text: str) -> int:
+def utf8_len(text: str) -> int:
+    """Length in UTF-8 bytes, as AWS counts (a lone surrogate raises: it cannot be sent)."""
     return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def entry_size(
+    source: str, detail_type: str, detail: str, resources: tuple[str, ...], timed: bool
+) -> int:
+    """A PutEvents entry's size by AWS's formula (limits): the one place it is computed."""
+    return (
+        (limits.PUT_EVENTS_TIME_BYTES if timed else 0)
+        + utf8_len(source)
+        + utf8_len(detail_type)
+        + utf8_len(detail)
+        + sum(utf8_len(r) for r in resources)
+    )
 
 
 def _raw_section(ddb: Mapping[str, Any]) -> dict[str, Any]:

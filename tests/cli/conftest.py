@@ -80,7 +80,7 @@ class _Forward(BaseHTTPRequestHandler):
         url = urlsplit(self.target)
         connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-        connection.request("POST", self.path, body, headers)
+        connection.request(self.command, self.path, body, headers)
         response = connection.getresponse()
         data = response.read()
         self.send_response(response.status)
@@ -92,7 +92,7 @@ class _Forward(BaseHTTPRequestHandler):
         self.wfile.write(data)
         connection.close()
 
-    do_GET = do_POST
+    do_GET = do_PUT = do_DELETE = do_HEAD = do_POST
 
     def log_message(self, *args: Any) -> None:
         pass

@@ -123,7 +123,10 @@ def test_expected_failures_are_one_line(moto, cli) -> None:
         (["--table", "Nope", "--event-bus", BUS], "table 'Nope' does not exist in us-east-1"),
         (["--table", TABLE, "--event-bus", "nope"], "event bus 'nope' does not exist"),
         (["--table", TABLE, "--event-bus", BUS, "--detail-type", ""], "--detail-type must be"),
-        (["--table", TABLE, "--event-bus", BUS, "--dlq-url", "x"], "is not an SQS DLQ URL"),
+        (
+            ["--table", TABLE, "--event-bus", BUS, "--dlq-url", "x"],
+            "--dlq-url='x' is not an SQS queue URL",
+        ),
     ]:
         ran = cli("backfill", *args)
         assert ran.status == 2, args

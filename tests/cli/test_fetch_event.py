@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from fanout.claim_check import object_key, pointer_entry, stored_body
+from fanout.claim_check import (
+    ClaimCheckError,
+    fetch_full_event,
+    object_key,
+    pointer_entry,
+    stored_body,
+)
 from fanout.records import convert, decode
 from fanout.settings import Settings
 from tests.cli.conftest import client
@@ -79,3 +86,40 @@ def test_a_missing_file_is_one_line_and_exit_2(cli, tmp_path) -> None:
     ran = cli("fetch-event", str(tmp_path / "nowhere.json"))
     assert ran.status == 2
     assert ran.err.startswith("dynamodb-fanout: error: cannot read")
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"", "is empty"),
+        (b"{not json", "is not a stored event (not JSON"),
+        (b"\xff\xfe{}", "is not UTF-8 text"),
+        (b'{"detail": {"eventID": "someone-else"}}', "does not hold event"),
+        (b"[1, 2]", "does not hold event"),
+    ],
+)
+def test_a_corrupt_object_is_one_claim_check_error_and_exit_2(
+    moto, cli, delivered, body, says
+) -> None:
+    path, key = delivered
+    s3 = client(moto, "s3")
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    event = json.loads(path.read_text("utf-8"))
+    with pytest.raises(ClaimCheckError, match=re.escape(says)):
+        fetch_full_event(event, s3)
+    ran = cli("--endpoint-url", moto.endpoint, "fetch-event", str(path), endpoint=False)
+    assert ran.status == 2
+    assert says in ran.err and len(ran.err.strip().splitlines()) == 1, ran.err
+
+
+@pytest.mark.parametrize(
+    "pointer", [{"bucket": 5, "key": "k"}, {"key": "k"}, {"bucket": BUCKET, "key": ""}]
+)
+def test_a_malformed_pointer_is_a_claim_check_error(moto, cli, tmp_path, pointer) -> None:
+    event = {"detail-type": "INSERT", "detail": {"eventID": "1", "claimCheck": pointer}}
+    with pytest.raises(ClaimCheckError, match="malformed claim-check pointer"):
+        fetch_full_event(event, client(moto, "s3"))
+    path = tmp_path / "pointer.json"
+    path.write_text(json.dumps(event))
+    ran = cli("--endpoint-url", moto.endpoint, "fetch-event", str(path), endpoint=False)
+    assert ran.status == 2 and "malformed claim-check pointer" in ran.err

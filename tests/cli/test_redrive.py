@@ -16,6 +16,7 @@ from dynamodb_fanout.pipeline import make_settings, run_handler
 from dynamodb_fanout.redrive import Redrive
 from localrun.moto_stack import MotoServer
 from tests.cli.conftest import BUS, client, consumer_queue, drain, visible
+from tests.event_schema import assert_valid
 from tests.unit import streams
 
 BIG = "12345678901234567890123456789012345678"  # 38 digits, more than a float holds
@@ -44,21 +45,22 @@ def test_parked_events_reach_the_bus_once_it_is_back_and_the_rest_stays(
     sqs.send_message(QueueUrl=url, MessageBody='{"hello": "world"}')
     assert visible(moto, url) == 6
 
-    dry = cli("redrive", "--queue-url", url, "--dry-run")
-    assert dry.status == 0, dry.err
-    assert "would re-publish 3 (PutEventsRejected 3)" in dry.out
-    assert "left in the queue 3" in dry.out
+    dry = cli("redrive", "--queue-url", url, "--dry-run")  # the cause is not fixed yet
+    assert dry.status == 1, dry.err
+    assert "would re-publish 0" in dry.out
+    assert "event bus missing: 3" in dry.out and f"event bus '{BUS}' does not exist" in dry.out
+    assert "left in the queue 6" in dry.out
     assert visible(moto, url) == 6  # made visible again at once: the next run sees them all
 
-    gone = cli("redrive", "--queue-url", url)  # the cause is not fixed yet
-    assert gone.status == 2
-    assert gone.err.count("\n") == 1 and "Traceback" not in gone.err
-    assert f"event bus '{BUS}' does not exist" in gone.err
+    gone = cli("redrive", "--queue-url", url)  # each message judged alone: the pass finishes
+    assert gone.status == 1
+    assert "re-published 0" in gone.out and "event bus missing: 3" in gone.out
+    assert "Traceback" not in gone.err
     assert visible(moto, url) == 6
 
     consumer = consumer_queue(moto)  # the bus is back, with its rule
     ran = cli("redrive", "--queue-url", url)
-    assert ran.status == 0, ran.err
+    assert ran.status == 1, ran.err  # three are left: exit 1 says so
     assert "re-published 3 (PutEventsRejected 3)" in ran.out
     assert "failed again 0" in ran.out
     for why in ("not JSON: 1", "not a fan-out message: 1", "MalformedRecord: 1"):
@@ -77,7 +79,7 @@ def test_region_comes_from_the_queue_url(moto, cli, monkeypatch) -> None:
     client(moto, "sqs", "eu-west-1").send_message(QueueUrl=local_url, MessageBody="x")
 
     ran = cli("redrive", "--queue-url", aws_url, "--dry-run")
-    assert ran.status == 0, ran.err
+    assert ran.status == 1, ran.err  # the message would be left
     assert "not JSON: 1" in ran.out
 
     no_region = cli("redrive", "--queue-url", local_url, "--dry-run")
@@ -133,17 +135,30 @@ def test_truncated_messages_are_rebuilt_from_the_table(moto, cli) -> None:
     consumer = consumer_queue(moto)
 
     plain = cli("redrive", "--queue-url", url)
-    assert plain.status == 0
-    assert "EventTooLarge, no event (truncated): 2" in plain.out
+    assert plain.status == 1
+    assert "EventTooLarge, record incomplete: 2" in plain.out
 
-    ran = cli("redrive", "--queue-url", url, "--from-table", "--event-bus", BUS)
-    assert ran.status == 0, ran.err
+    ran = cli(
+        "redrive", "--queue-url", url, "--from-table", "--event-bus", BUS,
+        "--max-event-bytes", "200000",
+    )  # fmt: skip
+    assert ran.status == 1, ran.err  # order-2 is left: exit 1
     assert "re-published 1 (EventTooLarge 1)" in ran.out
-    assert "rebuilt from the table: 1" in ran.out
+    assert "current item from the table: 1" in ran.out
     assert "EventTooLarge, item gone: 1" in ran.out
     (event,) = drain(moto, consumer)
-    assert event["detail"]["newImage"]["status"] == "PAID"
-    assert event["detail"]["keys"] == {"pk": "order-1"}
+    assert event["detail-type"] == "CURRENT_ITEM"  # never under the parked change's identity
+    detail = event["detail"]
+    assert detail["eventID"].startswith("redrive-") and detail["eventID"] != "event-1"
+    assert detail["redriveOf"] == {
+        "eventID": "event-1",
+        "eventName": "INSERT",
+        "sequenceNumber": big[0]["dynamodb"]["SequenceNumber"],
+        "reason": "EventTooLarge",
+    }
+    assert detail["newImage"]["status"] == "PAID"
+    assert_valid(event, "plain")
+    assert detail["keys"] == {"pk": "order-1"}
     assert visible(moto, url) == 1
 
 

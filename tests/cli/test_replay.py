@@ -106,7 +106,10 @@ def test_expected_failures_are_one_line(moto, cli) -> None:
     for args, says in [
         (["--on-failure-queue", "nope", "--event-bus", BUS, "--dlq-url", dlq], "not an SQS"),
         (["--on-failure-queue", failures, "--event-bus", "gone", "--dlq-url", dlq], "'gone'"),
-        (["--on-failure-queue", failures, "--event-bus", BUS, "--dlq-url", "x"], "DLQ URL"),
+        (
+            ["--on-failure-queue", failures, "--event-bus", BUS, "--dlq-url", "x"],
+            "not an SQS queue",
+        ),
     ]:
         ran = cli("replay", *args)
         assert ran.status == 2, args

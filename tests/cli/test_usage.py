@@ -11,11 +11,12 @@ from dynamodb_fanout.main import main
     ("argv", "says"),
     [
         ([], "the following arguments are required: COMMAND"),
-        (["backfill"], "required: --table, --event-bus"),
-        (["replay", "--queue-url", "x"], "required: --on-failure-queue, --event-bus, --dlq-url"),
+        (["backfill"], "required: --table"),
+        (["replay", "--queue-url", "x"], "required: --on-failure-queue"),
         (["redrive", "--dlq-url", "x"], "required: --queue-url"),
         (["check-pattern", "--pattern", "{}", "--records", "y"], "unrecognized arguments"),
         (["backfill", "--table", "t", "--event-bus", "b", "--segments", "0"], "at least 1"),
+        (["redrive", "--queue-url", "q", "--detail-format", "xml"], "invalid choice: 'xml'"),
         (["nosuch"], "invalid choice: 'nosuch'"),
     ],
 )
@@ -33,3 +34,13 @@ def test_help_still_prints_the_usage(capsys) -> None:
         main(["backfill", "--help"])
     assert exited.value.code == 0
     assert "--segments" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["redrive", "replay", "backfill"])
+def test_help_states_the_exit_status_and_the_function_option(command, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Exit status: 0 all done; 1 it ran but something was left or failed" in out
+    assert "2 could not run" in out
+    assert "--function FUNCTION" in out
