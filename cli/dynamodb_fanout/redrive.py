@@ -153,7 +153,8 @@ class Redrive:
                 room = 10 if self.limit is None else self.limit - self.summary.seen
                 if room <= 0:
                     break
-                fresh, again = [], []
+                fresh: list[dict[str, Any]] = []
+                again: list[dict[str, Any]] = []
                 for message in self.queue.receive(room):
                     seen = message["MessageId"] in self.queue.held
                     (again if seen else fresh).append(message)

@@ -128,7 +128,7 @@ def _identity(record: Any, chars: int = 256) -> dict[str, str]:
     """The few strings that name a record, for one that cannot be written otherwise."""
     if not isinstance(record, dict):
         return {"type": type(record).__name__}
-    ddb = record.get("dynamodb") if isinstance(record.get("dynamodb"), dict) else {}
+    ddb = found if isinstance(found := record.get("dynamodb"), dict) else {}
     fields = {
         "eventID": record.get("eventID"),
         "eventName": record.get("eventName"),

@@ -195,7 +195,7 @@ class Publisher:
         retry: list[Entry] = []
         for position, entry in enumerate(pending):
             result = results[position] if position < len(results) else {}
-            code = result.get("ErrorCode")
+            code = str(result.get("ErrorCode") or "")
             if not code and result.get("EventId"):
                 outcome.published.append(entry.record.index)
                 continue

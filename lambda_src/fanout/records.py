@@ -113,7 +113,7 @@ def decode(index: int, raw: Any) -> StreamRecord:
         raise MalformedRecord("record has no dynamodb.Keys")
     source_arn = raw.get("eventSourceARN")
     table = _table_of(source_arn) if isinstance(source_arn, str) else None
-    if table is None:
+    if table is None or not isinstance(source_arn, str):
         raise MalformedRecord(
             f"eventSourceARN {short_repr(source_arn)} is not a DynamoDB table ARN"
         )

@@ -25,12 +25,17 @@ provider "aws" {
   skip_requesting_account_id  = true
 }
 
+locals {
+  stream = "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2024-05-01T00:00:00.000"
+  paid   = { "detail-type" = ["MODIFY"], detail = { newImage = { status = ["PAID"] } } }
+}
+
 module "orders_fanout" {
   source              = %s
-  dynamodb_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2024-05-01T00:00:00.000"
+  dynamodb_stream_arn = local.stream
   table_name          = "Orders"
   rules = {
-    paid     = { event_pattern = jsonencode({ "detail-type" = ["MODIFY"], detail = { newImage = { status = ["PAID"] } } }) }
+    paid     = { event_pattern = jsonencode(local.paid) }
     modified = { event_pattern = jsonencode({ "detail-type" = "MODIFY" }) }
     nothing  = { event_pattern = jsonencode({ source = [] }) }
     flat     = { event_pattern = jsonencode({ detail = { newImage = { status = "PAID" } } }) }
