@@ -117,6 +117,9 @@ test-module: venv ## The module phase: terraform test, validate, checkov, docs (
 test-e2e: venv ## The end-to-end phase: the module applied to moto_server (tests/e2e)
 	$(PYTEST) $(E2E_TESTS)
 
+release-check: ## The README's ?ref= tag, the CHANGELOG's newest release and __version__ agree; the tag exists
+	$(PYTHON) -m tools.release_check
+
 demo: venv-run package tfrc ## Run the whole fan-out locally on moto (no AWS account)
 	$(PY) -m localrun.demo $(DEMO_ARGS)
 
