@@ -129,8 +129,8 @@ invoke: venv-run ## Run the handler on one sample event (EVENT=examples/events/â
 bench: venv-run ## Benchmarks against the older implementations' strategies
 	PYTHONPATH=lambda_src:. $(PY) -m bench.run $(BENCH_ARGS)
 
-docs: venv-run ## Regenerate the README inputs/outputs tables
-	$(PY) -m tools.readme_tables --write
+docs: venv-run ## Regenerate the inputs/outputs tables (docs/module.md, each example's README)
+	$(PY) -m tools.readme_tables --write --examples
 
 clean: ## Remove build outputs and the virtual environment
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis
