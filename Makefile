@@ -21,7 +21,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 ZIP := dist/fanout.zip
 LAMBDA_SOURCES := $(shell find lambda_src -name '*.py' 2>/dev/null | sort)
 
-.PHONY: all help venv venv-run tfrc package lint fmt test test-unit test-module test-e2e demo invoke bench docs clean
+.PHONY: all help venv venv-run tfrc package lint fmt test test-unit test-cli test-module test-e2e release-check demo invoke bench docs clean
+.DEFAULT_GOAL := help
 
 # Install stages, in the order they are defined: $(call pip_stage,NAME,FILES,PIP ARGS,GROUP)
 # makes .venv/.NAME (redone when FILES change) by `pip install PIP ARGS`, after every
@@ -43,8 +44,9 @@ EVENT ?= examples/events/mixed-batch.json
 
 all: test
 
-help: ## List the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+help: ## List the targets (what a bare `make` does)
+	@echo "make TARGET, one of:"
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(VENV)/bin/python:
 	@$(STAGE) "create $(VENV) ($$($(PYTHON) --version))" -- $(PYTHON) -m venv $(VENV)
@@ -62,9 +64,10 @@ $(ZIP): $(LAMBDA_SOURCES) tools/package.py | $(VENV)/bin/python
 
 package: $(ZIP) ## Build dist/fanout.zip (byte-identical on every build)
 
-lint: venv tfrc ## ruff and terraform fmt
+lint: venv tfrc ## ruff, mypy (lambda_src/, cli/) and terraform fmt
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	terraform fmt -check -recursive -diff
 
 fmt: venv ## Format Python and Terraform in place
@@ -72,27 +75,50 @@ fmt: venv ## Format Python and Terraform in place
 	$(VENV)/bin/ruff check --fix .
 	terraform fmt -recursive
 
+# The test phases, by directory: together they hold every test (a test in
+# tests/tools checks that each test file belongs to exactly one). `make test` runs
+# them all; test-unit, test-cli, test-module and test-e2e run one, the same way.
+# Each spreads its files over two workers (pytest-xdist; a file stays on one, so
+# its module-scoped fixtures, e.g. a moto_server or an applied stack, are set up once).
+UNIT_TESTS := tests/unit tests/tools
+CLI_TESTS := tests/cli
+MODULE_TESTS := tests/module
+E2E_TESTS := tests/e2e
+XDIST ?= -n 2 --dist loadfile
+PYTEST := $(PY) -m pytest $(XDIST)
+
 # Each phase runs even when an earlier one failed (the summary names every one);
-# Ctrl-C (exit 130) stops them all. The markers split tests/ so that together
-# the phases run every test: module and e2e are marked, the rest is the handler's.
+# Ctrl-C (exit 130) stops them all. The end-to-end phase spends most of its time
+# waiting for Terraform's provider to poll moto_server, so it runs in the
+# background from the start, its output kept in build/test-e2e.out and printed
+# when it is done; the summary gives the wall time of all the phases.
 TEST_LOG := build/test-phases.tsv
+E2E_OUT := build/test-e2e.out
 NEXT_PHASE := || [ $$? -ne 130 ]
-test: venv package tfrc ## Everything, phase by phase: lint, handler, module, end to end
+test: venv package tfrc ## Everything, phase by phase: lint, handler and tools, cli, module, end to end
 	@rm -f $(TEST_LOG)
+	@$(PYTHON) tools/stage.py start "end to end" --log $(TEST_LOG) --output $(E2E_OUT) -- $(PYTEST) $(E2E_TESTS)
 	@$(STAGE) lint --log $(TEST_LOG) -- $(MAKE) --no-print-directory lint $(NEXT_PHASE)
-	@$(STAGE) "handler and tools" --log $(TEST_LOG) -- $(PY) -m pytest -m "not module and not e2e" $(NEXT_PHASE)
-	@$(STAGE) module --log $(TEST_LOG) -- $(PY) -m pytest -m module $(NEXT_PHASE)
-	@$(STAGE) "end to end" --log $(TEST_LOG) -- $(PY) -m pytest -m e2e $(NEXT_PHASE)
+	@$(STAGE) "handler and tools" --log $(TEST_LOG) -- $(PYTEST) $(UNIT_TESTS) $(NEXT_PHASE)
+	@$(STAGE) cli --log $(TEST_LOG) -- $(PYTEST) $(CLI_TESTS) $(NEXT_PHASE)
+	@$(STAGE) module --log $(TEST_LOG) -- $(PYTEST) $(MODULE_TESTS) $(NEXT_PHASE)
+	@$(PYTHON) tools/stage.py wait "end to end" --output $(E2E_OUT) $(NEXT_PHASE)
 	@$(PYTHON) tools/stage.py summary --title "make test" $(TEST_LOG)
 
-test-unit: venv ## Handler tests only (fast)
-	$(PY) -m pytest tests/unit
+test-unit: venv ## The handler and tools phase: tests/unit, tests/tools
+	$(PYTEST) $(UNIT_TESTS)
 
-test-module: venv package tfrc ## Terraform tests, validation, checkov, README tables
-	$(PY) -m pytest tests/module
+test-cli: venv ## The operations CLI phase: tests/cli (moto_server, pip install .)
+	$(PYTEST) $(CLI_TESTS)
 
-test-e2e: venv package tfrc ## The module applied to moto_server with a workload
-	$(PY) -m pytest tests/e2e
+test-module: venv ## The module phase: terraform test, validate, checkov, docs (tests/module)
+	$(PYTEST) $(MODULE_TESTS)
+
+test-e2e: venv ## The end-to-end phase: the module applied to moto_server (tests/e2e)
+	$(PYTEST) $(E2E_TESTS)
+
+release-check: ## The README's ?ref= tag, the CHANGELOG's newest release and __version__ agree; the tag exists
+	$(PYTHON) -m tools.release_check
 
 demo: venv-run package tfrc ## Run the whole fan-out locally on moto (no AWS account)
 	$(PY) -m localrun.demo $(DEMO_ARGS)
@@ -103,8 +129,8 @@ invoke: venv-run ## Run the handler on one sample event (EVENT=examples/events/â
 bench: venv-run ## Benchmarks against the older implementations' strategies
 	PYTHONPATH=lambda_src:. $(PY) -m bench.run $(BENCH_ARGS)
 
-docs: venv-run ## Regenerate the README inputs/outputs tables
-	$(PY) -m tools.readme_tables --write
+docs: venv-run ## Regenerate the inputs/outputs tables (docs/module.md, each example's README)
+	$(PY) -m tools.readme_tables --write --examples
 
 clean: ## Remove build outputs and the virtual environment
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .hypothesis

@@ -561,6 +561,14 @@ variable "rules" {
     error_message = "Each rule's event_pattern must be a valid JSON object, e.g. jsonencode({ \"detail-type\" = [\"INSERT\"] }). Not one in: ${join(", ", [for k, r in var.rules : k if !can(keys(jsondecode(r.event_pattern)))])}."
   }
 
+  # EventBridge rejects a pattern whose field holds a bare value or an empty array
+  # ({"detail-type": "MODIFY"}) only at apply, after the rest of the module exists:
+  # catch that shape at plan, at the top level and three levels into "detail".
+  validation {
+    condition     = length(flatten([for rk, r in var.rules : [for path in flatten([try([for k1, v1 in jsondecode(r.event_pattern) : k1 if !(can(concat(v1, [])) ? length(v1) > 0 : can(keys(v1)))], []), try([for k2, v2 in jsondecode(r.event_pattern).detail : "detail.${k2}" if !(can(concat(v2, [])) ? length(v2) > 0 : can(keys(v2)))], []), try([for k2, v2 in jsondecode(r.event_pattern).detail : [for k3, v3 in v2 : "detail.${k2}.${k3}" if !(can(concat(v3, [])) ? length(v3) > 0 : can(keys(v3)))] if can(keys(v2))], []), try([for k2, v2 in jsondecode(r.event_pattern).detail : [for k3, v3 in v2 : [for k4, v4 in v3 : "detail.${k2}.${k3}.${k4}" if !(can(concat(v4, [])) ? length(v4) > 0 : can(keys(v4)))] if can(keys(v3))] if can(keys(v2))], []), ]) : "rule ${rk} at ${path}"]])) == 0
+    error_message = "In a rule's event_pattern every field at the top level and under \"detail\" must be a non-empty array of values to match (\"detail-type\" = [\"MODIFY\"], not \"MODIFY\") or an object of such fields; EventBridge rejects the pattern otherwise. Try a pattern with `dynamodb-fanout check-pattern --pattern '{...}'`. Rejected: ${join(", ", flatten([for rk, r in var.rules : [for path in flatten([try([for k1, v1 in jsondecode(r.event_pattern) : k1 if !(can(concat(v1, [])) ? length(v1) > 0 : can(keys(v1)))], []), try([for k2, v2 in jsondecode(r.event_pattern).detail : "detail.${k2}" if !(can(concat(v2, [])) ? length(v2) > 0 : can(keys(v2)))], []), try([for k2, v2 in jsondecode(r.event_pattern).detail : [for k3, v3 in v2 : "detail.${k2}.${k3}" if !(can(concat(v3, [])) ? length(v3) > 0 : can(keys(v3)))] if can(keys(v2))], []), try([for k2, v2 in jsondecode(r.event_pattern).detail : [for k3, v3 in v2 : [for k4, v4 in v3 : "detail.${k2}.${k3}.${k4}" if !(can(concat(v4, [])) ? length(v4) > 0 : can(keys(v4)))] if can(keys(v3))] if can(keys(v2))], []), ]) : "rule ${rk} at ${path}"]]))}."
+  }
+
   validation {
     condition     = alltrue([for r in var.rules : length(r.event_pattern) <= 4096])
     error_message = "Each rule's event_pattern must be at most 4096 characters."

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambda_src"))
 from fanout import handler
 from localrun.local_run import receive_all
 
-BUS = "fanoutBus"
+BUS = "Orders-fanout-bus"  # the bus the module creates for table Orders (<name>-bus)
 REGION = "us-east-1"
 
 

@@ -77,11 +77,18 @@ class Deployment:
 class LocalStack:
     """examples/local applied to one moto_server; clients for the services it uses."""
 
-    def __init__(self, server: MotoServer, variables: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        server: MotoServer,
+        variables: dict[str, Any] | None = None,
+        example_dir: Path = EXAMPLE_DIR,
+    ) -> None:
         self.server = server
         # State lives and dies with this server: one file per run, outside the example.
+        # A test applies a copy (example_dir) so that it never shares .terraform/ with
+        # another run of the same example.
         self.root = TerraformRoot(
-            EXAMPLE_DIR,
+            example_dir,
             {"endpoint": server.endpoint, **(variables or {})},
             state=run_dir() / f"terraform-{server.port}.tfstate",
         )

@@ -304,3 +304,68 @@ run "rule_names_fit_64_characters" {
   }
   expect_failures = [aws_cloudwatch_event_rule.this]
 }
+
+# Patterns EventBridge would reject for their shape fail at plan, not halfway through apply.
+
+run "accepts_patterns_of_arrays_and_objects" {
+  command = plan
+  variables {
+    rules = {
+      paid = { event_pattern = jsonencode({ "detail-type" = ["MODIFY"], detail = { newImage = { status = ["PAID"], total = [{ numeric = [">", 100] }] }, changedAttributes = ["status"] } }) }
+      any  = { event_pattern = jsonencode({ "$or" = [{ "detail-type" = ["INSERT"] }, { detail = { keys = { pk = [{ prefix = "o-" }] } } }] }) }
+      deep = { event_pattern = jsonencode({ detail = { newImage = { address = { city = ["Oslo"] } } } }) }
+    }
+  }
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.this) == 3
+    error_message = "Patterns of non-empty arrays and objects must be accepted."
+  }
+}
+
+run "rejects_a_top_level_string" {
+  command = plan
+  variables {
+    rules = { modified = { event_pattern = jsonencode({ "detail-type" = "MODIFY" }) } }
+  }
+  expect_failures = [var.rules]
+}
+
+run "rejects_a_top_level_empty_array" {
+  command = plan
+  variables {
+    rules = { nothing = { event_pattern = jsonencode({ source = [] }) } }
+  }
+  expect_failures = [var.rules]
+}
+
+run "rejects_a_detail_leaf_that_is_a_string" {
+  command = plan
+  variables {
+    rules = { paid = { event_pattern = jsonencode({ detail = { newImage = { status = "PAID" } } }) } }
+  }
+  expect_failures = [var.rules]
+}
+
+run "rejects_a_detail_leaf_that_is_a_number_or_null" {
+  command = plan
+  variables {
+    rules = { big = { event_pattern = "{\"detail\":{\"newImage\":{\"total\":100,\"note\":null}}}" } }
+  }
+  expect_failures = [var.rules]
+}
+
+run "rejects_detail_that_is_not_an_object" {
+  command = plan
+  variables {
+    rules = { odd = { event_pattern = jsonencode({ detail = "PAID" }) } }
+  }
+  expect_failures = [var.rules]
+}
+
+run "rejects_an_empty_array_three_levels_into_detail" {
+  command = plan
+  variables {
+    rules = { deep = { event_pattern = jsonencode({ detail = { newImage = { address = { city = [] } } } }) } }
+  }
+  expect_failures = [var.rules]
+}

@@ -9,6 +9,7 @@ code does.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import zipfile
 from pathlib import Path
@@ -29,7 +30,7 @@ def sources(root: Path) -> list[Path]:
 def build(root: Path, out: Path) -> int:
     """Write the zip to out and return its size in bytes."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # builds running at once never share it
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for path in sources(root):
             info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=FIXED_DATE)

@@ -281,7 +281,17 @@ def main(argv: list[str] | None = None) -> int:
         help="documents holding the markers, relative to --root "
         f"(default: {', '.join(DEFAULT_TARGETS)})",
     )
+    parser.add_argument(
+        "--examples",
+        action="store_true",
+        help="also examples/<name>/README.md, each with the tables of its own root",
+    )
     args = parser.parse_args(argv)
+    status = 0
+    if args.examples and (args.write or args.check):
+        mode = "--write" if args.write else "--check"
+        for example in sorted((args.root / "examples").glob("*/variables.tf")):
+            status = max(status, main([mode, "--root", str(example.parent), "README.md"]))
 
     try:
         tables = tables_for(args.root)
@@ -314,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"{name}: tables are stale, run `make docs`", file=sys.stderr)
             problems += 1
-    return 1 if problems else 0
+    return max(status, 1 if problems else 0)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,21 @@ line with its time when it ends, and `make test` closes with one line that
 names every phase. Standard library only: it runs before the venv exists.
 
     python3 tools/stage.py run NAME [--log FILE] [--brief] -- COMMAND...
+    python3 tools/stage.py start NAME --output FILE [--log FILE] -- COMMAND...
+    python3 tools/stage.py wait NAME --output FILE
     python3 tools/stage.py summary --title "make test" FILE
 
 ``--brief`` is for chatty, slow commands (pip): instead of their output, a
 progress line every few seconds with the latest thing they did; the output is
 printed only when the command fails.
+
+``start`` runs a stage in the background, its lines and output going to a file,
+so that a stage that mostly waits (Terraform polling moto_server) overlaps the
+ones that use the cores; ``wait`` blocks until it is done, prints that file and
+exits with the stage's status. The background stage stays in make's process
+group, so Ctrl-C reaches it as it reaches the stages in the foreground. Each
+log row carries the stage's start and end time, and the summary gives the wall
+time of the stages together.
 """
 
 from __future__ import annotations
@@ -45,6 +55,11 @@ def clock(seconds: float) -> str:
 
 def say(message: str) -> None:
     print(message, flush=True)
+
+
+def status_file(output: Path) -> Path:
+    """Where a background stage leaves its exit status once it is done."""
+    return output.with_name(output.name + ".status")
 
 
 class Brief:
@@ -119,6 +134,7 @@ def run(name: str, command: list[str], log: Path | None, brief: bool) -> int:
     """Run one stage; return the command's exit status."""
     say(f"==> {name}")
     started = time.monotonic()
+    began = time.time()
     tail: deque[str] = deque(maxlen=FAILURE_TAIL_LINES)
     closing = ""
     try:
@@ -156,8 +172,40 @@ def run(name: str, command: list[str], log: Path | None, brief: bool) -> int:
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("a") as out:
-            out.write(f"{name}\t{'ok' if status == 0 else 'FAILED'}\t{elapsed:.1f}\t{closing}\n")
+            verdict = "ok" if status == 0 else "FAILED"
+            out.write(
+                f"{name}\t{verdict}\t{elapsed:.1f}\t{closing}\t{began:.1f}\t{time.time():.1f}\n"
+            )
     return status
+
+
+def start(name: str, command: list[str], log: Path | None, output: Path) -> int:
+    """Start `run` for this stage in the background, its stdout in output; return at once."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    status_file(output).unlink(missing_ok=True)
+    stage = [sys.executable, str(Path(__file__).resolve()), "run", name]
+    stage += ["--log", str(log)] if log is not None else []
+    stage += ["--status", str(status_file(output)), "--", *command]
+    with output.open("wb") as out:
+        subprocess.Popen(stage, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    say(f"==> {name}: started in the background, output in {output}")
+    return 0
+
+
+def wait(name: str, output: Path, poll_s: float = 0.2) -> int:
+    """Wait for a background stage, print what it printed, return its exit status."""
+    done = status_file(output)
+    interrupted = False
+    while not done.exists():
+        try:
+            time.sleep(poll_s)
+        except KeyboardInterrupt:
+            # The stage got the same Ctrl-C; give it time to unwind (moto_server stopped).
+            interrupted, poll_s = True, 0.5
+    sys.stdout.write(output.read_text(errors="replace"))
+    sys.stdout.flush()
+    status = int(done.read_text().strip() or 1)
+    return 130 if interrupted else status
 
 
 def summary(title: str, log: Path) -> int:
@@ -166,10 +214,14 @@ def summary(title: str, log: Path) -> int:
     if not rows:
         say(f"{title}: FAILED, no stage ran")
         return 1
-    total = sum(float(row[2]) for row in rows)
+    timed = [row for row in rows if len(row) >= 6]
+    if len(timed) == len(rows):  # stages that overlapped count once: wall time
+        total = max(float(r[5]) for r in rows) - min(float(r[4]) for r in rows)
+    else:
+        total = sum(float(row[2]) for row in rows)
     failed = [row[0] for row in rows if row[1] != "ok"]
     parts = []
-    for name, verdict, seconds, closing in rows:
+    for name, verdict, seconds, closing, *_ in rows:
         # "187 passed, 41 deselected": what other phases ran is no news here
         counts = ", ".join(c for c in closing.split(", ") if not c.endswith(" deselected"))
         mark = " FAILED" if verdict != "ok" else ""
@@ -186,6 +238,14 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("name")
     run_parser.add_argument("--log", type=Path, help="append the stage's result to this file")
     run_parser.add_argument("--brief", action="store_true", help="progress lines, not output")
+    run_parser.add_argument("--status", type=Path, help=argparse.SUPPRESS)  # set by start
+    start_parser = commands.add_parser("start", help="run one stage in the background")
+    start_parser.add_argument("name")
+    start_parser.add_argument("--log", type=Path, help="append the stage's result to this file")
+    start_parser.add_argument("--output", type=Path, required=True, help="the stage's output")
+    wait_parser = commands.add_parser("wait", help="wait for a background stage")
+    wait_parser.add_argument("name")
+    wait_parser.add_argument("--output", type=Path, required=True, help="as given to start")
     summary_parser = commands.add_parser("summary", help="one line for the stages in a log")
     summary_parser.add_argument("--title", default="stages")
     summary_parser.add_argument("log", type=Path)
@@ -198,12 +258,21 @@ def main(argv: list[str] | None = None) -> int:
         if not args.log.is_file():
             parser.error(f"no stage log at {args.log}")
         return summary(args.title, args.log)
+    if args.action == "wait":
+        return wait(args.name, args.output)
     if not command:
         parser.error("give the command after --")
+    if args.action == "start":
+        return start(args.name, command, args.log, args.output)
+    status = 130
     try:
-        return run(args.name, command, args.log, args.brief)
+        status = run(args.name, command, args.log, args.brief)
     except KeyboardInterrupt:
-        return 130
+        pass
+    finally:
+        if args.status is not None:
+            args.status.write_text(f"{status}\n")
+    return status
 
 
 if __name__ == "__main__":

@@ -108,7 +108,9 @@ class Checkpoint:
     def start(self, segment: int) -> dict[str, Any] | str | None:
         return self.positions.get(str(segment))
 
-    def advance(self, segment: int, last_key: dict[str, Any] | None, published: int, parked: int):
+    def advance(
+        self, segment: int, last_key: dict[str, Any] | None, published: int, parked: int
+    ) -> None:
         with self.lock:
             self.positions[str(segment)] = last_key if last_key else DONE
             self.published += published

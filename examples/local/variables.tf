@@ -34,7 +34,7 @@ variable "maximum_retry_attempts" {
 }
 
 variable "max_event_bytes" {
-  description = "PutEvents size budget handed to the handler. 262144 (the limit before 2026 and still in some regions) lets the demo's 300 KB item show the EventTooLarge dead-letter path."
+  description = "PutEvents size budget handed to the handler. 262144 (the limit before 2026 and still in some regions) puts the demo's 300 KB item above it, so it is claim-checked (stored in S3, published as a pointer event)."
   type        = number
   default     = 262144
 }

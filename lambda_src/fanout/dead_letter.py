@@ -128,7 +128,7 @@ def _identity(record: Any, chars: int = 256) -> dict[str, str]:
     """The few strings that name a record, for one that cannot be written otherwise."""
     if not isinstance(record, dict):
         return {"type": type(record).__name__}
-    ddb = record.get("dynamodb") if isinstance(record.get("dynamodb"), dict) else {}
+    ddb = found if isinstance(found := record.get("dynamodb"), dict) else {}
     fields = {
         "eventID": record.get("eventID"),
         "eventName": record.get("eventName"),
@@ -150,7 +150,7 @@ def _utf8_len(text: str) -> int:
 
 
 def _ladder(letter: DeadLetter, event_bus_name: str) -> Iterator[dict[str, Any]]:
-    """The bodies to try, largest first: each step drops more (DESIGN §3).
+    """The bodies to try, largest first: each step drops more (docs/events.md).
 
     record + event → record only → keys + metadata → ids. A REMOVE keeps its
     OldImage whenever the record alone fits: the table no longer has it.
@@ -176,7 +176,7 @@ def _ladder(letter: DeadLetter, event_bus_name: str) -> Iterator[dict[str, Any]]
 
 
 def message_for(letter: DeadLetter, max_bytes: int, event_bus_name: str) -> Message:
-    """The message body of DESIGN §3, stepped down until it fits max_bytes.
+    """The DLQ message body (docs/events.md), stepped down until it fits max_bytes.
 
     Every step is measured in UTF-8 bytes with the message attributes, as
     SQS counts them. The last step (the reason and nothing else) always fits:

@@ -116,7 +116,7 @@ def decode(index: int, raw: Any) -> StreamRecord:
         raise MalformedRecord("record has no dynamodb.Keys")
     source_arn = raw.get("eventSourceARN")
     table = _table_of(source_arn) if isinstance(source_arn, str) else None
-    if table is None:
+    if table is None or not isinstance(source_arn, str):
         raise MalformedRecord(
             f"eventSourceARN {short_repr(source_arn)} is not a DynamoDB table ARN"
         )
@@ -171,7 +171,7 @@ def _iso(moment: datetime) -> str:
 
 
 def convert(record: StreamRecord, settings: Settings) -> Entry:
-    """The EventBridge entry for a decoded record (DESIGN §3)."""
+    """The EventBridge entry for a decoded record (the contract in docs/events.md)."""
     ddb = record.raw["dynamodb"]
     new_image, old_image = ddb.get("NewImage"), ddb.get("OldImage")
     detail: dict[str, Any] = {

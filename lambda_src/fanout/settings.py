@@ -42,7 +42,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything the handler needs to know, from the environment of DESIGN §3."""
+    """Everything the handler needs to know, from its environment (docs/module.md)."""
 
     event_bus_name: str
     dlq_url: str

@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from dynamodb_fanout import backfill
 from dynamodb_fanout.aws import Aws
 from dynamodb_fanout.backfill import run
 from dynamodb_fanout.main import parser
@@ -52,25 +53,32 @@ def test_every_item_becomes_one_backfill_event_with_every_digit(moto, cli, recor
     assert len(drain(moto, backfills)) == 60  # and the rule that opts in routes them
 
 
-def test_a_checkpoint_resumes_where_the_run_stopped(moto, cli, recorder, tmp_path) -> None:
-    table_with_items(moto, 1200)
+def test_a_checkpoint_resumes_where_the_run_stopped(
+    moto, cli, recorder, tmp_path, monkeypatch
+) -> None:
+    # Pages of 10 instead of 500: the resumed run still reads several pages and saves
+    # the checkpoint after each, with 36 items instead of 1,200 (moto's queue behind
+    # the rule slows down as it grows).
+    monkeypatch.setattr(backfill, "PAGE_ITEMS", 10)
+    table_with_items(moto, 36)
     consumer_queue(moto)
     first_page = client(moto, "dynamodb").scan(
-        TableName=TABLE, Segment=0, TotalSegments=1, Limit=500
+        TableName=TABLE, Segment=0, TotalSegments=1, Limit=10
     )
     checkpoint = tmp_path / "backfill.json"
     arn = client(moto, "dynamodb").describe_table(TableName=TABLE)["Table"]["TableArn"]
-    saved = {"table": arn, "segments": 1, "run_id": "r1", "published": 500, "dead_lettered": 0}
+    saved = {"table": arn, "segments": 1, "run_id": "r1", "published": 10, "dead_lettered": 0}
     checkpoint.write_text(json.dumps({**saved, "positions": {"0": first_page["LastEvaluatedKey"]}}))
 
     args = ("backfill", "--table", TABLE, "--event-bus", BUS, "--segments", "1", "--quiet")
     ran = cli(*args, "--checkpoint", str(checkpoint))
     assert ran.status == 0, ran.err
-    assert "700 items scanned" in ran.out
-    assert "1200 published, 0 dead-lettered over all runs" in ran.out
+    assert "26 items scanned" in ran.out
+    assert "36 published, 0 dead-lettered over all runs" in ran.out
     first = {item["pk"]["S"] for item in first_page["Items"]}
     sent = {d["keys"]["pk"] for d in recorder.details()}
-    assert len(sent) == 700 and not sent & first
+    assert len(sent) == 26 and not sent & first
+    assert len(recorder.entries) == 26  # each item once: no page was sent twice
     assert json.loads(checkpoint.read_text())["positions"] == {"0": "done"}
 
     again = cli(*args, "--checkpoint", str(checkpoint))

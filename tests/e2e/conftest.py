@@ -1,10 +1,40 @@
-"""A SIGTERM to pytest unwinds like Ctrl-C, so the stack fixture still stops moto_server."""
+"""What the end-to-end tests share.
+
+A SIGTERM to pytest unwinds like Ctrl-C, so a stack fixture still stops moto_server.
+Each test applies a copy of the module with its example below it, as in the
+repository, so that it never shares an example's .terraform/ with another run (the
+demo, `terraform validate` of the examples) and the tests can run side by side.
+The real-root test shares the module checks' fixtures: the terraform binary
+(version checked) and the zips the configurations hash.
+"""
 
 from __future__ import annotations
 
+import shutil
 import signal
+from pathlib import Path
 
 import pytest
+
+from tests.module.conftest import ROOT, terraform, zips
+
+__all__ = ["copy_module", "terraform", "zips"]  # fixtures are found by name
+
+
+def copy_module(example: str, into: Path) -> Path:
+    """The module (its .tf files and zip) and one example below it; the example's copy."""
+    module = into / "module"
+    (module / "dist").mkdir(parents=True)
+    for path in ROOT.glob("*.tf"):
+        shutil.copy(path, module / path.name)
+    shutil.copy(ROOT / "dist" / "fanout.zip", module / "dist" / "fanout.zip")
+    target = module / "examples" / example
+    shutil.copytree(
+        ROOT / "examples" / example,
+        target,
+        ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "build"),
+    )
+    return target
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -19,6 +19,7 @@ from localrun.local_run import Deliveries, Deployment, LocalStack, account, fan_
 from localrun.moto_stack import MotoServer, is_alive, moto_server
 from localrun.tf import REPO_ROOT
 from tests import event_schema
+from tests.e2e.conftest import copy_module
 from tools.package import build
 
 pytestmark = pytest.mark.e2e
@@ -49,11 +50,13 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack():
+def stack(tmp_path_factory: pytest.TempPathFactory):
     if not ZIP.exists():
         build(REPO_ROOT / "lambda_src", ZIP)
+    example = copy_module("local", tmp_path_factory.mktemp("local-stack"))
     with moto_server(log_dir=run_dir()) as server:
-        local = LocalStack(server, {"batch_size": 40, "maximum_retry_attempts": 2})
+        variables = {"batch_size": 40, "maximum_retry_attempts": 2}
+        local = LocalStack(server, variables, example_dir=example)
         holder = Stack(server, local, local.deploy())
         try:
             yield holder

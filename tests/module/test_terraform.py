@@ -1,4 +1,5 @@
-"""fmt, validate (module and examples) and the `terraform test` suite, from pytest."""
+"""fmt, validate and the `terraform test` suite of the module, from pytest (the examples:
+test_examples.py, so the two can run side by side)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import EXAMPLES, ROOT, run
+from .conftest import ROOT, run
 
 pytestmark = pytest.mark.module
 
@@ -26,23 +27,6 @@ def test_fmt(terraform: str) -> None:
 
 def test_validate_module(module_init: Path, terraform: str) -> None:
     run([terraform, "validate", "-no-color"], module_init).expect_success()
-
-
-@pytest.mark.parametrize("example", EXAMPLES)
-def test_validate_example(example: str, terraform: str, zips: None) -> None:
-    directory = ROOT / "examples" / example
-    run(
-        [terraform, "init", "-backend=false", "-input=false", "-no-color"], directory
-    ).expect_success()
-    run([terraform, "validate", "-no-color"], directory).expect_success()
-
-
-@pytest.mark.parametrize("example", EXAMPLES)
-def test_example_layout(example: str) -> None:
-    directory = ROOT / "examples" / example
-    for name in ("main.tf", "outputs.tf", "README.md"):
-        assert (directory / name).is_file(), f"examples/{example}/{name} is missing"
-    assert 'source = "../../"' in (directory / "main.tf").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("test_file", TEST_FILES)

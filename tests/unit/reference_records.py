@@ -143,7 +143,7 @@ def _iso(moment: datetime) -> str:
 
 
 def convert(record: StreamRecord, settings: Settings) -> Entry:
-    """The EventBridge entry for a decoded record (DESIGN §3)."""
+    """The EventBridge entry for a decoded record (docs/events.md)."""
     ddb = record.raw["dynamodb"]
     new_image, old_image = ddb.get("NewImage"), ddb.get("OldImage")
     detail: dict[str, Any] = {

@@ -53,8 +53,9 @@ def test_put_events_stalling_returns_in_time_and_reports_every_record(timeout_ms
     sqs = MemorySqs()
     records = [streams.insert(i) for i in range(25)]
     with stalling_endpoint() as url:
+        events = client("events", url)  # created before the clock starts, as at Lambda's init
         context = RealClock(timeout_ms)
-        response = process(streams.batch(*records), context, runtime(client("events", url), sqs))
+        response = process(streams.batch(*records), context, runtime(events, sqs))
         left = context.get_remaining_time_in_millis()
     assert left > 0, f"returned {-left} ms after the deadline"
     # a stalled bus is retryable: everything stays in the stream, in order, nothing parked
@@ -88,8 +89,9 @@ def test_dlq_stalling_returns_in_time_and_reports_what_is_not_parked(timeout_ms:
     events = MemoryEvents(rejected(range(2, 12)), set())
     records = [streams.insert(i) for i in range(12)]
     with stalling_endpoint() as url:
+        sqs = client("sqs", url)  # created before the clock starts, as at Lambda's init
         context = RealClock(timeout_ms)
-        response = process(streams.batch(*records), context, runtime(events, client("sqs", url)))
+        response = process(streams.batch(*records), context, runtime(events, sqs))
         left = context.get_remaining_time_in_millis()
     assert left > 0, f"returned {-left} ms after the deadline"
     assert events.published == ["event-0", "event-1"]

@@ -23,8 +23,8 @@ from python_terraform import IsFlagged
 
 from localrun.moto_stack import MotoServer, is_alive, moto_server
 from localrun.tf import PLAN_HAS_CHANGES, PLAN_NO_CHANGES, TerraformRoot
-
-from .conftest import ROOT
+from tests.e2e.conftest import copy_module
+from tests.module.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -92,19 +92,9 @@ class Root(TerraformRoot):
 
 
 def copy_module_with_example(example: str, server: MotoServer, into: Path) -> Path:
-    """The module (its .tf files and zip) and one example below it, as in the repository,
-    with a provider override that sends every call to the local server."""
-    module = into / "module"
-    (module / "dist").mkdir(parents=True)
-    for path in ROOT.glob("*.tf"):
-        shutil.copy(path, module / path.name)
-    shutil.copy(ROOT / "dist" / "fanout.zip", module / "dist" / "fanout.zip")
-    target = module / "examples" / example
-    shutil.copytree(
-        ROOT / "examples" / example,
-        target,
-        ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
-    )
+    """The module and one example below it, with a provider override that sends every
+    call to the local server."""
+    target = copy_module(example, into)
     endpoints = "\n".join(f'    {s:<10} = "{server.endpoint}"' for s in SERVICES)
     (target / "moto_override.tf").write_text(PROVIDER_OVERRIDE % endpoints, encoding="utf-8")
     return target

@@ -1,0 +1,43 @@
+"""Every example is a root that validates, uses the module as a user would, and says
+what it takes and gives."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools import readme_tables
+
+from .conftest import EXAMPLES, ROOT, run
+
+pytestmark = pytest.mark.module
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_validate_example(example: str, terraform: str, zips: None) -> None:
+    directory = ROOT / "examples" / example
+    run(
+        [terraform, "init", "-backend=false", "-input=false", "-no-color"], directory
+    ).expect_success()
+    run([terraform, "validate", "-no-color"], directory).expect_success()
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_layout(example: str) -> None:
+    directory = ROOT / "examples" / example
+    for name in ("main.tf", "outputs.tf", "README.md"):
+        assert (directory / name).is_file(), f"examples/{example}/{name} is missing"
+    assert 'source = "../../"' in (directory / "main.tf").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_readme_has_its_tables_and_says_what_apply_costs(example: str) -> None:
+    root = ROOT / "examples" / example
+    assert readme_tables.main(["--check", "--root", str(root), "README.md"]) == 0, "make docs"
+    text = " ".join((root / "README.md").read_text(encoding="utf-8").split())
+    assert "billable" in text, "say whether apply creates billable resources"
+    assert "destroy" in text and "terraform" in text, "say how to destroy what apply created"
+
+
+def test_make_docs_writes_the_examples_tables_too() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "$(PY) -m tools.readme_tables --write --examples" in makefile
