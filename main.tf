@@ -145,6 +145,13 @@ resource "aws_lambda_event_source_mapping" "this" {
 
   tags = var.tags
 
+  lifecycle {
+    # Where to start reading matters only when the mapping is created. Without this a
+    # changed default (0.1.0: LATEST) would replace a running mapping, which re-reads the
+    # stream's last 24 hours and publishes every change again.
+    ignore_changes = [starting_position]
+  }
+
   # The poller checks the role's stream and destination permissions on create.
   depends_on = [aws_iam_role_policy.this]
 }
