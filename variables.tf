@@ -36,10 +36,15 @@ variable "name" {
 }
 
 variable "tags" {
-  description = "Tags added to every resource that takes tags."
+  description = "Tags added to every resource that takes tags. Keys starting with \"aws:\" are reserved for AWS and refused."
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    condition     = alltrue([for k in keys(var.tags) : !startswith(lower(k), "aws:")])
+    error_message = "Tag keys must not start with \"aws:\" (reserved for AWS; every create would fail). Not one in: ${join(", ", [for k in keys(var.tags) : k if startswith(lower(k), "aws:")])}."
+  }
 }
 
 # ---------------------------------------------------------------------------
@@ -65,6 +70,17 @@ variable "create_event_bus" {
   type        = bool
   default     = true
   nullable    = false
+}
+
+variable "event_bus_kms_key_arn" {
+  description = "ARN of a customer managed KMS key that encrypts the bus's events: set as the created bus's kms_key_identifier, and the role gets kms:GenerateDataKey on it through EventBridge for this bus only. With create_event_bus = false, the key of the existing bus. Its key policy must allow events.amazonaws.com. Null: an AWS owned key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.event_bus_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.event_bus_kms_key_arn))
+    error_message = "The event_bus_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); IAM cannot grant on an alias."
+  }
 }
 
 variable "archive" {
@@ -586,6 +602,19 @@ variable "rules" {
     error_message = "A target's type must be one of: sqs, lambda, sns, other (or null to infer it from the ARN)."
   }
 
+  # The services EventBridge rules deliver to (AWS: "Event bus targets"); "events" covers
+  # other buses, API destinations and the built-in EC2 targets. (Inline: a validation may
+  # refer only to its own variable before Terraform 1.9.)
+  validation {
+    condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : contains(["appsync", "batch", "codebuild", "codepipeline", "ecs", "events", "execute-api", "firehose", "glue", "inspector", "kinesis", "lambda", "logs", "redshift", "redshift-serverless", "sagemaker", "sns", "sqs", "ssm", "ssm-incidents", "states"], split(":", t.arn)[2])]]))
+    error_message = "A target's ARN must be of a service EventBridge rules deliver to: an SQS queue, SNS topic, Lambda function, Step Functions state machine, Kinesis or Firehose stream, log group, event bus or API destination, API Gateway, AppSync, Batch, CodeBuild, CodePipeline, ECS, Glue, Inspector, Redshift, SageMaker, Systems Manager or Incident Manager. Not one in: ${join(", ", flatten([for rk, r in var.rules : [for tk, t in r.targets : "${rk}.${tk} (${split(":", t.arn)[2]})" if !contains(["appsync", "batch", "codebuild", "codepipeline", "ecs", "events", "execute-api", "firehose", "glue", "inspector", "kinesis", "lambda", "logs", "redshift", "redshift-serverless", "sagemaker", "sns", "sqs", "ssm", "ssm-incidents", "states"], split(":", t.arn)[2])]]))}."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : coalesce(t.type, "other") == "other" || split(":", t.arn)[2] == t.type]]))
+    error_message = "A target's type must be the service of its ARN (type = \"sqs\" needs an arn:...:sqs:... ARN): the permission would be written for the wrong kind of resource. Not so in: ${join(", ", flatten([for rk, r in var.rules : [for tk, t in r.targets : "${rk}.${tk} (type ${coalesce(t.type, "-")}, ARN of ${split(":", t.arn)[2]})" if coalesce(t.type, "other") != "other" && split(":", t.arn)[2] != t.type]]))}."
+  }
+
   validation {
     condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : !t.create_permission || t.type != null]]))
     error_message = "A target with create_permission must set type (sqs, lambda or sns): which permission to create must be known at plan, also when the ARN is not. Missing in: ${join(", ", flatten([for rk, r in var.rules : [for tk, t in r.targets : "${rk}.${tk}" if t.create_permission && t.type == null]]))}."
@@ -706,6 +735,24 @@ variable "large_event_bucket" {
 
 variable "create_large_event_bucket" {
   description = "Create the bucket for claim-checked events (SSE, public access blocked, objects expire after large_event_expiration_days). Mutually exclusive with large_event_bucket."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "large_event_bucket_name" {
+  description = "Name of the bucket create_large_event_bucket creates. Null: <name (16 characters)>-<hash of name>-large-<account>-<region>. Set it to the current bucket's name (the large_event_bucket output) to keep that bucket when you rename the module's name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.large_event_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.large_event_bucket_name))
+    error_message = "The large_event_bucket_name must be an S3 bucket name (3-63 of a-z 0-9 . -)."
+  }
+}
+
+variable "large_event_bucket_force_destroy" {
+  description = "Let a destroy (or a replacement) of the created bucket delete the claim-checked events still in it. False: such a destroy fails while the bucket holds events, so none are lost by accident."
   type        = bool
   default     = false
   nullable    = false
