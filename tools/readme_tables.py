@@ -1,7 +1,7 @@
 """Generate the module's inputs/outputs Markdown tables from variables.tf and outputs.tf.
 
 The tables live between ``<!-- BEGIN_TF_DOCS -->`` and ``<!-- END_TF_DOCS -->`` in
-README.md (and docs/module.md when it has the markers). ``--write`` rewrites that
+docs/module.md, their one home (README.md links there). ``--write`` rewrites that
 text, ``--check`` exits non-zero when it differs from what the .tf files say.
 
 The HCL reader here is deliberately small: it finds top-level ``variable``/``output``
@@ -20,7 +20,7 @@ from pathlib import Path
 
 BEGIN = "<!-- BEGIN_TF_DOCS -->"
 END = "<!-- END_TF_DOCS -->"
-DEFAULT_TARGETS = ("README.md", "docs/module.md")
+DEFAULT_TARGETS = ("docs/module.md",)
 
 BLOCK_START = re.compile(r'^(variable|output)\s+"([^"]+)"\s*\{', re.MULTILINE)
 ATTRIBUTE_START = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)\s*(=|\{)")
@@ -292,19 +292,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(tables)
         return 0
 
-    names = args.files or list(DEFAULT_TARGETS)
-    explicit = bool(args.files)
     problems = 0
-    for name in names:
+    for name in args.files or list(DEFAULT_TARGETS):
         path = args.root / name
         if not path.exists():
-            if explicit or name == DEFAULT_TARGETS[0]:
-                print(f"{name}: missing", file=sys.stderr)
-                problems += 1
+            print(f"{name}: missing", file=sys.stderr)
+            problems += 1
             continue
         document = path.read_text(encoding="utf-8")
-        if BEGIN not in document and not (explicit or name == DEFAULT_TARGETS[0]):
-            continue  # an optional document without markers
         try:
             wanted = replace_between_markers(document, tables)
         except HclError as error:

@@ -106,7 +106,7 @@ TRANSCRIPTS = demo_transcripts()
 
 def test_the_docs_show_demo_transcripts() -> None:
     where = {t.where.split(":")[0] for t in TRANSCRIPTS}
-    assert {"README.md", "local-demo.md"} <= where, where
+    assert "local-demo.md" in where, where
 
 
 def rate_matches(records: float, seconds: float, quoted: float) -> bool:

@@ -1,4 +1,4 @@
-"""The README's inputs/outputs tables match variables.tf and outputs.tf."""
+"""The inputs/outputs tables in docs/module.md match variables.tf and outputs.tf."""
 
 from __future__ import annotations
 
@@ -43,9 +43,9 @@ SAMPLE = textwrap.dedent(
 
 
 def _copy_module(tmp_path: Path) -> Path:
-    for name in ("variables.tf", "outputs.tf", "README.md"):
-        if (ROOT / name).exists():
-            shutil.copy(ROOT / name, tmp_path / name)
+    for name in ("variables.tf", "outputs.tf", "README.md", "docs/module.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
 
 
@@ -106,6 +106,28 @@ def test_module_inputs_are_typed_and_described() -> None:
 
 def test_readme_tables_are_current() -> None:
     assert readme_tables.main(["--check", "--root", str(ROOT)]) == 0, "run `make docs`"
+
+
+def test_the_tables_live_in_docs_module_md_only() -> None:
+    """One home for the generated tables: the README links to them instead."""
+    assert readme_tables.DEFAULT_TARGETS == ("docs/module.md",)
+    holders = [
+        path.relative_to(ROOT).as_posix()
+        for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+        if readme_tables.BEGIN in path.read_text("utf-8")
+    ]
+    assert holders == ["docs/module.md"], holders
+    assert "docs/module.md#inputs" in (ROOT / "README.md").read_text("utf-8")
+
+
+def test_default_check_reads_docs_module_md(tmp_path: Path) -> None:
+    root = _copy_module(tmp_path)
+    assert readme_tables.main(["--check", "--root", str(root)]) == 0
+    module_md = root / "docs" / "module.md"
+    module_md.write_text(module_md.read_text("utf-8").replace("`dlq_url`", "`dlq_uri`"), "utf-8")
+    assert readme_tables.main(["--check", "--root", str(root)]) == 1
+    module_md.unlink()
+    assert readme_tables.main(["--check", "--root", str(root)]) == 1
 
 
 def test_check_fails_on_a_stale_table_and_write_fixes_it(tmp_path: Path) -> None:
