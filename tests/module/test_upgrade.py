@@ -21,6 +21,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from localrun.moto_stack import MotoServer, is_alive, moto_server
@@ -84,7 +85,11 @@ module "from_v0_1_0" {
   rules = {
     paid = {
       event_pattern = jsonencode({ "detail-type" = ["MODIFY"] })
-      targets       = { consumer = { arn = aws_sqs_queue.consumer["legacy"].arn, type = "sqs", create_permission = true } }
+      targets = {
+        consumer = {
+          arn = aws_sqs_queue.consumer["legacy"].arn, type = "sqs", create_permission = true
+        }
+      }
     }
   }
 %s}
@@ -113,7 +118,11 @@ module "from_v0_2_0" {
   rules = {
     paid = {
       event_pattern = jsonencode({ "detail-type" = ["MODIFY"] })
-      targets       = { consumer = { arn = aws_sqs_queue.consumer["orders"].arn, type = "sqs", create_permission = true } }
+      targets = {
+        consumer = {
+          arn = aws_sqs_queue.consumer["orders"].arn, type = "sqs", create_permission = true
+        }
+      }
     }
   }
 %s}
@@ -221,10 +230,67 @@ def upgraded(server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> di
     return {"root": root, "rc": rc, "plan": plan}
 
 
+def client(server: MotoServer, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # moto's dummy credentials
+    )
+
+
 def test_upgrade_replaces_nothing_stateful(upgraded: dict[str, Any]) -> None:
-    plan = upgraded["plan"]
-    gone = replaced(plan)
-    print(json.dumps(changes(plan), indent=1))
+    assert upgraded["rc"] == PLAN_HAS_CHANGES
+    gone = replaced(upgraded["plan"])
     stateful = {a: t for a, t in gone.items() if t in MUST_STAY}
     assert not stateful, f"the upgrade would replace: {stateful}"
-    assert not [a for a in gone if "queue_policy" in a or "topic_policy" in a], gone
+    print(f"upgrade plan: {changes(upgraded['plan'])}")
+
+
+def test_upgrade_destroys_no_queue_policy(upgraded: dict[str, Any]) -> None:
+    policies = {
+        address: actions
+        for address, actions in changes(upgraded["plan"]).items()
+        if ".aws_sqs_queue_policy." in address or ".aws_sns_topic_policy." in address
+    }
+    assert all("delete" not in actions for actions in policies.values()), policies
+    # The 0.1.0 policy moved to its new key (the root's moved block): updated in place.
+    assert policies == {'module.from_v0_1_0.aws_sqs_queue_policy.target["consumer"]': ["update"]}
+
+
+def test_upgrade_from_the_previous_release_changes_only_what_it_adds(
+    upgraded: dict[str, Any],
+) -> None:
+    touched = {
+        address: actions
+        for address, actions in changes(upgraded["plan"]).items()
+        if address.startswith("module.from_v0_2_0.")
+    }
+    # The trust policy gains aws:SourceAccount; the TLS-only bucket policy and the bucket's
+    # name record are new; the bucket stops deleting its events on destroy (force_destroy
+    # true -> false). All in place, as CHANGELOG.md's Migration (from 0.2.0) says.
+    assert touched == {
+        "module.from_v0_2_0.aws_iam_role.this[0]": ["update"],
+        "module.from_v0_2_0.aws_s3_bucket.large_events[0]": ["update"],
+        "module.from_v0_2_0.aws_s3_bucket_policy.large_events[0]": ["create"],
+        "module.from_v0_2_0.terraform_data.large_event_bucket_name[0]": ["create"],
+    }, touched
+
+
+def test_upgraded_root_applies_and_replans_clean(
+    upgraded: dict[str, Any], server: MotoServer
+) -> None:
+    root = upgraded["root"]
+    root.apply()
+    rc, plan = root.plan_json()
+    assert rc == PLAN_NO_CHANGES, f"drift after the upgrade: {changes(plan)}"
+    sqs = client(server, "sqs")
+    for table in ("legacy", "orders"):
+        url = sqs.get_queue_url(QueueName=f"upg-{table}-consumer")["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+        policy = json.loads(attributes["Attributes"]["Policy"])
+        assert [s["Action"] for s in policy["Statement"]] == ["sqs:SendMessage"], table
+    mappings = client(server, "lambda").list_event_source_mappings()["EventSourceMappings"]
+    positions = {m["FunctionArn"].rsplit(":", 1)[-1]: m["StartingPosition"] for m in mappings}
+    assert positions == {"upg-legacy-fanout": "LATEST", "upg-orders-fanout": "TRIM_HORIZON"}
