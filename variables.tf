@@ -14,7 +14,7 @@ variable "dynamodb_stream_arn" {
 }
 
 variable "table_name" {
-  description = "Name of the stream's table (aws_dynamodb_table.<t>.name). Known at plan even when the table is created in the same root, so names derive from it and a new stream (another view type) renames and replaces nothing. Null: parsed from dynamodb_stream_arn, which is unknown at plan for a table created alongside."
+  description = "Name of the stream's table (aws_dynamodb_table.<t>.name). Known at plan even when the table is created in the same root, so names derive from it and a new stream (another view type) renames and replaces nothing. Null: parsed from dynamodb_stream_arn, which is unknown at plan for a table created alongside. Must be the stream's table (checked when both are known)."
   type        = string
   default     = null
 
@@ -25,7 +25,7 @@ variable "table_name" {
 }
 
 variable "name" {
-  description = "Base name of everything the module creates (Lambda function, log group, queues, rules, alarms; the role adds the region). Null derives it from table_name (else the stream ARN): <table>-fanout, shortened with a hash of the table name beyond 50 characters."
+  description = "Base name of everything the module creates (Lambda function, log group, queues, rules, alarms; the role adds the region). Null derives it from table_name (else the stream ARN): <table>-fanout; a table name with a '.' or over 43 characters gives <table, cut to 34, . as ->-<8 hex of a hash of the table name>-fanout, so two tables never share a name."
   type        = string
   default     = null
 
@@ -320,7 +320,7 @@ variable "role_arn" {
 }
 
 variable "role_name" {
-  description = "Name of the created role. Null: <name>-<region> (role names are global to the account, so the same table in two regions gets two roles), shortened with a hash beyond 64 characters."
+  description = "Name of the created role. Null: <name>-<region> (role names are global to the account, so the same table in two regions gets two roles), with a hash when it has capitals (IAM ignores case) or is over 64 characters."
   type        = string
   default     = null
 
@@ -431,7 +431,7 @@ variable "maximum_batching_window_in_seconds" {
 }
 
 variable "starting_position" {
-  description = "Where a new mapping starts reading: TRIM_HORIZON (everything still in the stream, up to 24 hours: nothing written before the mapping existed is skipped) or LATEST (only changes after the mapping is created)."
+  description = "Where a new mapping starts reading: TRIM_HORIZON (everything still in the stream, up to 24 hours: nothing written before the mapping existed is skipped) or LATEST (only changes after the mapping is created). Used when the mapping is created; a change is ignored on an existing mapping (it would read the stream again)."
   type        = string
   default     = "TRIM_HORIZON"
   nullable    = false
