@@ -118,7 +118,7 @@ resource "terraform_data" "large_event_bucket_name" {
 
 # Claim-checked events are whole table items: refuse every request that is not TLS.
 resource "aws_s3_bucket_policy" "large_events" {
-  count = local.create_large_event_bucket ? 1 : 0
+  count = local.create_large_event_bucket && var.large_event_bucket_tls_only ? 1 : 0
 
   bucket = aws_s3_bucket.large_events[0].id
   policy = jsonencode({

@@ -758,6 +758,13 @@ variable "large_event_bucket_force_destroy" {
   nullable    = false
 }
 
+variable "large_event_bucket_tls_only" {
+  description = "Give the created bucket a policy that denies every request without TLS. Set false only for a local stack whose S3 speaks plain HTTP (moto_server)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "large_event_prefix" {
   description = "Key prefix of claim-checked events in the bucket; keys are <prefix><table>/<eventID>.json. The function may write under this prefix only."
   type        = string

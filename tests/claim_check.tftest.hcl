@@ -212,6 +212,19 @@ run "renaming_keeps_the_bucket_when_its_name_is_pinned" {
   }
 }
 
+run "tls_only_policy_can_be_left_out_for_a_local_stack" {
+  command   = plan
+  state_key = "plain_http"
+  variables {
+    create_large_event_bucket   = true
+    large_event_bucket_tls_only = false
+  }
+  assert {
+    condition     = length(aws_s3_bucket_policy.large_events) == 0 && length(aws_s3_bucket.large_events) == 1
+    error_message = "large_event_bucket_tls_only = false leaves the bucket without the TLS policy."
+  }
+}
+
 run "force_destroy_is_the_users_choice" {
   command   = plan
   state_key = "force_destroy"

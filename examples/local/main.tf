@@ -103,6 +103,9 @@ module "fanout" {
   # A throwaway stack: destroy may delete the stored events (the default keeps a bucket
   # that holds events, and the destroy fails).
   large_event_bucket_force_destroy = true
+  # moto_server speaks plain HTTP, and it applies a conditional Deny without evaluating
+  # the condition: the TLS-only policy would refuse the function's own writes.
+  large_event_bucket_tls_only = false
 
   rules = {
     all-changes = {
