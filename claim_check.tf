@@ -11,7 +11,8 @@ locals {
 
   # Bucket names are global, lowercase, at most 63 characters: a readable part of the
   # name, a hash of the whole name, the account and the region.
-  large_event_bucket_name = join("-", [
+  # The hash is of the name as given, so names that lowercase alike still differ.
+  large_event_bucket_name = var.large_event_bucket_name != null ? var.large_event_bucket_name : join("-", [
     trim(substr(replace(lower(local.name), "/[^a-z0-9-]/", "-"), 0, 16), "-"),
     substr(sha1(local.name), 0, 6), "large", local.account_id, local.region,
   ])
@@ -29,6 +30,13 @@ locals {
     MAX_EVENT_SIZE = tostring(min(var.max_event_size, var.max_event_bytes))
   }
 
+  # Through S3 only, for this bucket only: S3 binds the data key to the bucket's ARN
+  # (with an S3 Bucket Key) or the object's ARN (without one).
+  large_event_kms_condition = {
+    StringEquals = { "kms:ViaService" = local.via.s3 }
+    StringLike   = { "kms:EncryptionContext:aws:s3:arn" = [local.large_event_bucket_arn, local.large_event_objects_arn] }
+  }
+
   claim_check_statements = concat(
     [{
       Sid      = "StoreLargeEvents"
@@ -37,10 +45,11 @@ locals {
       Resource = [local.large_event_objects_arn]
     }],
     var.large_event_kms_key_arn == null ? [] : [{
-      Sid      = "EncryptLargeEvents"
-      Effect   = "Allow"
-      Action   = ["kms:GenerateDataKey"]
-      Resource = [var.large_event_kms_key_arn]
+      Sid       = "EncryptLargeEvents"
+      Effect    = "Allow"
+      Action    = ["kms:GenerateDataKey"]
+      Resource  = [var.large_event_kms_key_arn]
+      Condition = local.large_event_kms_condition
     }],
   )
 
@@ -59,10 +68,11 @@ locals {
         Resource = [local.large_event_objects_arn]
       }],
       var.large_event_kms_key_arn == null ? [] : [{
-        Sid      = "DecryptLargeEvents"
-        Effect   = "Allow"
-        Action   = ["kms:Decrypt"]
-        Resource = [var.large_event_kms_key_arn]
+        Sid       = "DecryptLargeEvents"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = [var.large_event_kms_key_arn]
+        Condition = local.large_event_kms_condition
       }],
     )
   })
@@ -79,7 +89,7 @@ resource "aws_s3_bucket" "large_events" {
   count = local.create_large_event_bucket ? 1 : 0
 
   bucket        = local.large_event_bucket_name
-  force_destroy = true # holds only copies of events that expire anyway
+  force_destroy = var.large_event_bucket_force_destroy
   tags          = var.tags
 
   lifecycle {
@@ -87,7 +97,44 @@ resource "aws_s3_bucket" "large_events" {
       condition     = var.large_event_bucket == null
       error_message = "Set either large_event_bucket (an existing bucket) or create_large_event_bucket = true, not both."
     }
+    precondition {
+      condition     = terraform_data.large_event_bucket_name[0].output == local.large_event_bucket_name
+      error_message = "The claim-check bucket would be renamed from ${coalesce(terraform_data.large_event_bucket_name[0].output, "-")} to ${local.large_event_bucket_name} (its name follows the module's name), which replaces it and its stored events. To keep it, set large_event_bucket_name = \"${coalesce(terraform_data.large_event_bucket_name[0].output, "-")}\". To move to a new bucket on purpose, run apply with -replace on this module's terraform_data.large_event_bucket_name[0] (the old bucket is deleted only when empty or with large_event_bucket_force_destroy = true)."
+    }
   }
+}
+
+# The bucket's name when it was created. A later plan compares the name it computes with
+# this one, so that a rename of `name` fails the plan instead of replacing the bucket.
+resource "terraform_data" "large_event_bucket_name" {
+  count = local.create_large_event_bucket ? 1 : 0
+
+  input = local.large_event_bucket_name
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
+# Claim-checked events are whole table items: refuse every request that is not TLS.
+resource "aws_s3_bucket_policy" "large_events" {
+  count = local.create_large_event_bucket && var.large_event_bucket_tls_only ? 1 : 0
+
+  bucket = aws_s3_bucket.large_events[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "DenyRequestsWithoutTLS"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:*"
+      Resource  = [local.large_event_bucket_arn, "${local.large_event_bucket_arn}/*"]
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }]
+  })
+
+  # A bucket policy written while the public access block is being set can be refused.
+  depends_on = [aws_s3_bucket_public_access_block.large_events]
 }
 
 resource "aws_s3_bucket_public_access_block" "large_events" {

@@ -14,6 +14,11 @@ locals {
   event_bus_account    = local.event_bus_given_as_arn ? split(":", local.event_bus_input)[4] : local.account_id
   event_bus_region     = local.event_bus_given_as_arn ? split(":", local.event_bus_input)[3] : local.region
   event_bus_is_foreign = local.event_bus_account != local.account_id || local.event_bus_region != local.region
+  # What differs, for the messages: the account, the region, or both.
+  event_bus_elsewhere = join(" and ", compact([
+    local.event_bus_account != local.account_id ? "another account (${local.event_bus_account}; this is ${local.account_id})" : "",
+    local.event_bus_region != local.region ? "another region (${local.event_bus_region}; this is ${local.region})" : "",
+  ]))
 
   event_bus_arn = (
     var.create_event_bus ? aws_cloudwatch_event_bus.this[0].arn :
@@ -31,8 +36,9 @@ locals {
 resource "aws_cloudwatch_event_bus" "this" {
   count = var.create_event_bus ? 1 : 0
 
-  name = local.event_bus_input
-  tags = var.tags
+  name               = local.event_bus_input
+  kms_key_identifier = var.event_bus_kms_key_arn
+  tags               = var.tags
 
   lifecycle {
     precondition {
@@ -59,7 +65,7 @@ resource "aws_cloudwatch_event_archive" "this" {
   lifecycle {
     precondition {
       condition     = !local.event_bus_is_foreign
-      error_message = "An archive is created in the bus's account and region, and ${local.event_bus_input} is in another (account ${local.event_bus_account}, region ${local.event_bus_region}). Leave archive null and create the archive in that account."
+      error_message = "An archive is created in the bus's account and region, and ${local.event_bus_input} is in ${local.event_bus_elsewhere}. Leave archive null and create the archive there."
     }
   }
 }

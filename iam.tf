@@ -3,11 +3,12 @@
 
 locals {
   # Role names are global to the account: the default carries the region, so the same
-  # table fanned out in two regions (global tables) gets two roles. At most 64 characters;
-  # a shortened name keeps a hash of the whole.
+  # table fanned out in two regions (global tables) gets two roles. At most 64 characters.
+  # IAM compares names without case, so "Ledger-..." and "ledger-..." would be one role:
+  # a default name with capitals, like a shortened one, keeps a hash of the whole.
   role_name_full = var.role_name != null ? var.role_name : "${local.name}-${local.region}"
   role_name = (
-    length(local.role_name_full) <= 64 ? local.role_name_full :
+    length(local.role_name_full) <= 64 && (var.role_name != null || lower(local.role_name_full) == local.role_name_full) ? local.role_name_full :
     "${substr(local.role_name_full, 0, 55)}-${substr(sha1(local.role_name_full), 0, 8)}"
   )
   role_arn = var.create_role ? aws_iam_role.this[0].arn : var.role_arn
@@ -53,27 +54,77 @@ locals {
     ]
   }
 
-  # Customer managed keys the role must use: reading a stream of a CMK table (Decrypt),
-  # sending to a CMK-encrypted queue or topic (GenerateDataKey + Decrypt).
-  kms_decrypt_key_arns = compact([var.stream_kms_key_arn, var.lambda_kms_key_arn])
-  kms_send_key_arns = distinct(compact([
-    var.dlq.kms_key_arn,
-    local.create_on_failure_queue ? var.dlq.kms_key_arn : null,
-    var.create_event_source_mapping && !local.create_on_failure_queue ? var.on_failure_kms_key_arn : null,
-  ]))
+  # Customer managed keys, each granted only through the service that uses it on the
+  # function's behalf (kms:ViaService) and, where that service sets an encryption context,
+  # only for this function's own table, queues, bus, bucket or environment.
+  via                     = { for s in ["dynamodb", "events", "lambda", "s3", "sns", "sqs"] : s => "${s}.${local.region}.${data.aws_partition.current.dns_suffix}" }
+  function_arn_for_policy = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.name}"
+
+  # The module's queues share dlq.kms_key_arn; a given on-failure queue or topic has its own key.
+  module_queue_arns = compact([local.dlq_arn, local.create_on_failure_queue ? local.on_failure_queue_arn : ""])
+  on_failure_key_service = (
+    var.create_event_source_mapping && !local.create_on_failure_queue && var.on_failure_kms_key_arn != null ? local.on_failure_service : "none"
+  )
 
   kms_statements = concat(
-    length(local.kms_decrypt_key_arns) == 0 ? [] : [{
-      Sid      = "DecryptWithCustomerKeys"
+    var.stream_kms_key_arn == null ? [] : [{
+      Sid      = "DecryptTheStream"
       Effect   = "Allow"
       Action   = ["kms:Decrypt"]
-      Resource = local.kms_decrypt_key_arns
+      Resource = [var.stream_kms_key_arn]
+      # DynamoDB's context names the table and the account in every KMS call.
+      Condition = {
+        StringEquals = {
+          "kms:ViaService"                                  = local.via.dynamodb
+          "kms:EncryptionContext:aws:dynamodb:tableName"    = local.table_name
+          "kms:EncryptionContext:aws:dynamodb:subscriberId" = local.account_id
+        }
+      }
     }],
-    length(local.kms_send_key_arns) == 0 ? [] : [{
-      Sid      = "EncryptForEncryptedQueues"
+    var.lambda_kms_key_arn == null ? [] : [{
+      Sid      = "DecryptTheEnvironment"
+      Effect   = "Allow"
+      Action   = ["kms:Decrypt"]
+      Resource = [var.lambda_kms_key_arn]
+      Condition = {
+        StringEquals = {
+          "kms:ViaService"                               = local.via.lambda
+          "kms:EncryptionContext:aws:lambda:FunctionArn" = local.function_arn_for_policy
+        }
+      }
+    }],
+    var.dlq.kms_key_arn == null ? [] : [{
+      Sid      = "EncryptForTheModuleQueues"
       Effect   = "Allow"
       Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      Resource = local.kms_send_key_arns
+      Resource = [var.dlq.kms_key_arn]
+      Condition = {
+        StringEquals               = { "kms:ViaService" = local.via.sqs }
+        "ForAnyValue:StringEquals" = { "kms:EncryptionContext:aws:sqs:arn" = local.module_queue_arns }
+      }
+    }],
+    local.on_failure_key_service == "none" ? [] : [{
+      Sid      = "EncryptForTheOnFailureDestination"
+      Effect   = "Allow"
+      Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      Resource = [var.on_failure_kms_key_arn]
+      Condition = merge(
+        { StringEquals = { "kms:ViaService" = lookup(local.via, local.on_failure_key_service, local.via.sqs) } },
+        # SQS binds data keys to the queue's ARN; SNS sets no documented context.
+        local.on_failure_key_service == "sqs" ? { "ForAnyValue:StringEquals" = { "kms:EncryptionContext:aws:sqs:arn" = [var.on_failure_destination_arn] } } : {},
+      )
+    }],
+    var.event_bus_kms_key_arn == null ? [] : [{
+      Sid      = "EncryptForTheBus"
+      Effect   = "Allow"
+      Action   = ["kms:GenerateDataKey"]
+      Resource = [var.event_bus_kms_key_arn]
+      Condition = {
+        StringEquals = {
+          "kms:ViaService"                                 = local.via.events
+          "kms:EncryptionContext:aws:events:event-bus:arn" = local.event_bus_arn_for_policy
+        }
+      }
     }],
   )
 
@@ -148,6 +199,8 @@ resource "aws_iam_role" "this" {
       Effect    = "Allow"
       Principal = { Service = "lambda.amazonaws.com" }
       Action    = "sts:AssumeRole"
+      # Only for functions of this account (no confused deputy across accounts).
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
     }]
   })
   tags = var.tags

@@ -19,13 +19,18 @@ locals {
   table_name = var.table_name != null ? var.table_name : split("/", split(":", var.dynamodb_stream_arn)[5])[1]
 
   # Lambda names allow [a-zA-Z0-9_-]; the base name keeps room for the queue and rule
-  # suffixes within AWS's limits. A long table name is shortened with a hash of the
-  # whole name, so two long names that share a prefix still get different names.
-  name_from_table = "${replace(local.table_name, "/[^a-zA-Z0-9_-]/", "-")}-fanout"
-  name = var.name != null ? var.name : (
-    length(local.name_from_table) <= 50 ? local.name_from_table :
-    "${substr(local.name_from_table, 0, 34)}-${substr(sha1(local.table_name), 0, 8)}-fanout"
+  # suffixes within AWS's limits. A table name that has to be changed to fit (a '.'
+  # replaced, or shortened beyond 43 characters) gets a hash of the whole table name, so
+  # "orders.eu" and "orders-eu", or two long names sharing a prefix, never share a DLQ.
+  table_name_safe = replace(local.table_name, "/[^a-zA-Z0-9_-]/", "-")
+  name_from_table = (
+    local.table_name_safe == local.table_name && length(local.table_name) <= 43 ? "${local.table_name}-fanout" :
+    "${substr(local.table_name_safe, 0, 34)}-${substr(sha1(local.table_name), 0, 8)}-fanout"
   )
+  name = var.name != null ? var.name : local.name_from_table
+
+  # The stream's table as the ARN names it (null while the ARN is unknown at plan).
+  stream_table_name = try(split("/", split(":", var.dynamodb_stream_arn)[5])[1], null)
 
   event_source = coalesce(var.event_source, substr("dynamodb.${local.table_name}", 0, 256))
 
@@ -93,6 +98,14 @@ resource "aws_lambda_function" "this" {
       error_message = "With create_role = false, set role_arn to the execution role the function should use (attach the module's role_policy_json output to it)."
     }
     precondition {
+      condition     = !var.create_role || var.role_arn == null
+      error_message = "role_arn is set while create_role = true: the module would create its own role and ignore yours. Set create_role = false to run the function with role_arn, or remove role_arn."
+    }
+    precondition {
+      condition     = var.table_name == null || local.stream_table_name == var.table_name
+      error_message = "table_name \"${coalesce(var.table_name, "-")}\" is not the table of dynamodb_stream_arn (table \"${coalesce(local.stream_table_name, "-")}\"): the role would be granted another table's stream and the names would be wrong. Pass the stream's own table name (aws_dynamodb_table.<t>.name)."
+    }
+    precondition {
       condition     = fileexists(local.lambda_zip_path)
       error_message = "The deployment zip ${local.lambda_zip_path} does not exist. Run `make package` in the module's checkout (it writes dist/fanout.zip), or set lambda_zip_path to a zip built by it."
     }
@@ -147,6 +160,13 @@ resource "aws_lambda_event_source_mapping" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    # Where to start reading matters only when the mapping is created. Without this a
+    # changed default (0.1.0: LATEST) would replace a running mapping, which re-reads the
+    # stream's last 24 hours and publishes every change again.
+    ignore_changes = [starting_position]
+  }
 
   # The poller checks the role's stream and destination permissions on create.
   depends_on = [aws_iam_role_policy.this]

@@ -14,6 +14,12 @@ locals {
   # create_permission, see the rules variable): a plan-time value, whatever the ARN.
   permission_targets = { for k, t in local.targets : k => t if t.create_permission }
   lambda_permissions = { for k, t in local.permission_targets : k => t if t.type == "lambda" }
+  lambda_statement_ids = {
+    for k, t in local.lambda_permissions : k => (
+      length("AllowEventBridge-${local.rule_names[t.rule_key]}-${t.target_id}") <= 100 ? "AllowEventBridge-${local.rule_names[t.rule_key]}-${t.target_id}" :
+      "${substr("AllowEventBridge-${local.rule_names[t.rule_key]}-${t.target_id}", 0, 91)}-${substr(sha1("AllowEventBridge-${local.rule_names[t.rule_key]}-${t.target_id}"), 0, 8)}"
+    )
+  }
 
   # A queue or topic has one policy: one policy per target key, with a statement for every
   # rule that delivers to it. The key, not the ARN, groups them, because the ARN of a queue
@@ -41,11 +47,15 @@ resource "aws_cloudwatch_event_rule" "this" {
   lifecycle {
     precondition {
       condition     = !local.event_bus_is_foreign
-      error_message = "Rule ${each.key}: rules are created in the bus's account and region, and ${local.event_bus_input} is in another (account ${local.event_bus_account}, region ${local.event_bus_region}). Leave rules empty and create them in that account."
+      error_message = "Rule ${each.key}: rules are created in the bus's account and region, and ${local.event_bus_input} is in ${local.event_bus_elsewhere}. Leave rules empty and create them there."
     }
     precondition {
       condition     = length(local.rule_names[each.key]) <= 64
       error_message = "Rule name \"${local.rule_names[each.key]}\" is longer than 64 characters: shorten the rules key, set the rule's name, or shorten the module's name."
+    }
+    precondition {
+      condition     = length([for k, n in local.rule_names : k if n == local.rule_names[each.key]]) == 1
+      error_message = "Rules ${join(" and ", [for k, n in local.rule_names : k if n == local.rule_names[each.key]])} would both be named \"${local.rule_names[each.key]}\" (one rule on the bus, each overwriting the other): give them different keys or names."
     }
   }
 }
@@ -133,8 +143,9 @@ resource "aws_sqs_queue_policy" "target" {
 resource "aws_lambda_permission" "target" {
   for_each = local.lambda_permissions
 
-  # Unique per rule (its name carries the module name) and target; at most 100 characters.
-  statement_id  = substr("AllowEventBridge-${local.rule_names[each.value.rule_key]}-${each.value.target_id}", 0, 100)
+  # Unique per rule (its name carries the module name) and target; at most 100 characters,
+  # a longer one shortened with a hash of the whole so that two never collide.
+  statement_id  = local.lambda_statement_ids[each.key]
   action        = "lambda:InvokeFunction"
   function_name = each.value.arn
   principal     = "events.amazonaws.com"

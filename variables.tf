@@ -14,7 +14,7 @@ variable "dynamodb_stream_arn" {
 }
 
 variable "table_name" {
-  description = "Name of the stream's table (aws_dynamodb_table.<t>.name). Known at plan even when the table is created in the same root, so names derive from it and a new stream (another view type) renames and replaces nothing. Null: parsed from dynamodb_stream_arn, which is unknown at plan for a table created alongside."
+  description = "Name of the stream's table (aws_dynamodb_table.<t>.name). Known at plan even when the table is created in the same root, so names derive from it and a new stream (another view type) renames and replaces nothing. Null: parsed from dynamodb_stream_arn, which is unknown at plan for a table created alongside. Must be the stream's table (checked when both are known)."
   type        = string
   default     = null
 
@@ -25,7 +25,7 @@ variable "table_name" {
 }
 
 variable "name" {
-  description = "Base name of everything the module creates (Lambda function, log group, queues, rules, alarms; the role adds the region). Null derives it from table_name (else the stream ARN): <table>-fanout, shortened with a hash of the table name beyond 50 characters."
+  description = "Base name of everything the module creates (Lambda function, log group, queues, rules, alarms; the role adds the region). Null derives it from table_name (else the stream ARN): <table>-fanout; a table name with a '.' or over 43 characters gives <table, cut to 34, . as ->-<8 hex of a hash of the table name>-fanout, so two tables never share a name."
   type        = string
   default     = null
 
@@ -36,10 +36,15 @@ variable "name" {
 }
 
 variable "tags" {
-  description = "Tags added to every resource that takes tags."
+  description = "Tags added to every resource that takes tags. Keys starting with \"aws:\" are reserved for AWS and refused."
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    condition     = alltrue([for k in keys(var.tags) : !startswith(lower(k), "aws:")])
+    error_message = "Tag keys must not start with \"aws:\" (reserved for AWS; every create would fail). Not one in: ${join(", ", [for k in keys(var.tags) : k if startswith(lower(k), "aws:")])}."
+  }
 }
 
 # ---------------------------------------------------------------------------
@@ -65,6 +70,17 @@ variable "create_event_bus" {
   type        = bool
   default     = true
   nullable    = false
+}
+
+variable "event_bus_kms_key_arn" {
+  description = "ARN of a customer managed KMS key that encrypts the bus's events: set as the created bus's kms_key_identifier, and the role gets kms:GenerateDataKey on it through EventBridge for this bus only. With create_event_bus = false, the key of the existing bus. Its key policy must allow events.amazonaws.com. Null: an AWS owned key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.event_bus_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.event_bus_kms_key_arn))
+    error_message = "The event_bus_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); IAM cannot grant on an alias."
+  }
 }
 
 variable "archive" {
@@ -304,7 +320,7 @@ variable "role_arn" {
 }
 
 variable "role_name" {
-  description = "Name of the created role. Null: <name>-<region> (role names are global to the account, so the same table in two regions gets two roles), shortened with a hash beyond 64 characters."
+  description = "Name of the created role. Null: <name>-<region> (role names are global to the account, so the same table in two regions gets two roles), with a hash when it has capitals (IAM ignores case) or is over 64 characters."
   type        = string
   default     = null
 
@@ -415,7 +431,7 @@ variable "maximum_batching_window_in_seconds" {
 }
 
 variable "starting_position" {
-  description = "Where a new mapping starts reading: TRIM_HORIZON (everything still in the stream, up to 24 hours: nothing written before the mapping existed is skipped) or LATEST (only changes after the mapping is created)."
+  description = "Where a new mapping starts reading: TRIM_HORIZON (everything still in the stream, up to 24 hours: nothing written before the mapping existed is skipped) or LATEST (only changes after the mapping is created). Used when the mapping is created; a change is ignored on an existing mapping (it would read the stream again)."
   type        = string
   default     = "TRIM_HORIZON"
   nullable    = false
@@ -594,6 +610,19 @@ variable "rules" {
     error_message = "A target's type must be one of: sqs, lambda, sns, other (or null to infer it from the ARN)."
   }
 
+  # The services EventBridge rules deliver to (AWS: "Event bus targets"); "events" covers
+  # other buses, API destinations and the built-in EC2 targets. (Inline: a validation may
+  # refer only to its own variable before Terraform 1.9.)
+  validation {
+    condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : try(contains(["appsync", "batch", "codebuild", "codepipeline", "ecs", "events", "execute-api", "firehose", "glue", "inspector", "kinesis", "lambda", "logs", "redshift", "redshift-serverless", "sagemaker", "sns", "sqs", "ssm", "ssm-incidents", "states"], split(":", t.arn)[2]), true)]]))
+    error_message = "A target's ARN must be of a service EventBridge rules deliver to: an SQS queue, SNS topic, Lambda function, Step Functions state machine, Kinesis or Firehose stream, log group, event bus or API destination, API Gateway, AppSync, Batch, CodeBuild, CodePipeline, ECS, Glue, Inspector, Redshift, SageMaker, Systems Manager or Incident Manager. Not one in: ${join(", ", flatten([for rk, r in var.rules : [for tk, t in r.targets : "${rk}.${tk} (${try(split(":", t.arn)[2], "-")})" if !try(contains(["appsync", "batch", "codebuild", "codepipeline", "ecs", "events", "execute-api", "firehose", "glue", "inspector", "kinesis", "lambda", "logs", "redshift", "redshift-serverless", "sagemaker", "sns", "sqs", "ssm", "ssm-incidents", "states"], split(":", t.arn)[2]), true)]]))}."
+  }
+
+  validation {
+    condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : coalesce(t.type, "other") == "other" || try(split(":", t.arn)[2], t.type) == t.type]]))
+    error_message = "A target's type must be the service of its ARN (type = \"sqs\" needs an arn:...:sqs:... ARN): the permission would be written for the wrong kind of resource. Not so in: ${join(", ", flatten([for rk, r in var.rules : [for tk, t in r.targets : "${rk}.${tk} (type ${coalesce(t.type, "-")}, ARN of ${try(split(":", t.arn)[2], "-")})" if coalesce(t.type, "other") != "other" && try(split(":", t.arn)[2], t.type) != t.type]]))}."
+  }
+
   validation {
     condition     = alltrue(flatten([for r in var.rules : [for t in r.targets : !t.create_permission || t.type != null]]))
     error_message = "A target with create_permission must set type (sqs, lambda or sns): which permission to create must be known at plan, also when the ARN is not. Missing in: ${join(", ", flatten([for rk, r in var.rules : [for tk, t in r.targets : "${rk}.${tk}" if t.create_permission && t.type == null]]))}."
@@ -727,6 +756,31 @@ variable "create_large_event_bucket" {
   description = "Create the bucket for claim-checked events (SSE, public access blocked, objects expire after large_event_expiration_days). Mutually exclusive with large_event_bucket."
   type        = bool
   default     = false
+  nullable    = false
+}
+
+variable "large_event_bucket_name" {
+  description = "Name of the bucket create_large_event_bucket creates. Null: <name (16 characters)>-<hash of name>-large-<account>-<region>. Set it to the current bucket's name (the large_event_bucket output) to keep that bucket when you rename the module's name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.large_event_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.large_event_bucket_name))
+    error_message = "The large_event_bucket_name must be an S3 bucket name (3-63 of a-z 0-9 . -)."
+  }
+}
+
+variable "large_event_bucket_force_destroy" {
+  description = "Let a destroy (or a replacement) of the created bucket delete the claim-checked events still in it. False: such a destroy fails while the bucket holds events, so none are lost by accident."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "large_event_bucket_tls_only" {
+  description = "Give the created bucket a policy that denies every request without TLS. Set false only for a local stack whose S3 speaks plain HTTP (moto_server)."
+  type        = bool
+  default     = true
   nullable    = false
 }
 

@@ -152,8 +152,89 @@ run "customer_key_encrypts_and_is_granted" {
       Effect   = "Allow"
       Action   = ["kms:GenerateDataKey"]
       Resource = ["arn:aws:kms:eu-west-1:123456789012:key/1111-2222"]
+      Condition = {
+        StringEquals = { "kms:ViaService" = "s3.eu-west-1.amazonaws.com" }
+        StringLike = { "kms:EncryptionContext:aws:s3:arn" = [
+          "arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}",
+          "arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}/large-events/*",
+        ] }
+      }
     }
-    error_message = "With a customer key the function may GenerateDataKey with that key only."
+    error_message = "With a customer key the function may GenerateDataKey with that key only, through S3, for this bucket only."
+  }
+  assert {
+    condition     = jsondecode(output.large_event_reader_policy_json).Statement[1].Condition == jsondecode(aws_iam_role_policy.claim_check[0].policy).Statement[1].Condition && jsondecode(output.large_event_reader_policy_json).Statement[1].Action == ["kms:Decrypt"]
+    error_message = "Readers may Decrypt with the key only through S3, for this bucket only."
+  }
+}
+
+run "bucket_keeps_its_events_and_refuses_plain_http" {
+  variables {
+    create_large_event_bucket = true
+  }
+
+  assert {
+    condition     = aws_s3_bucket.large_events[0].force_destroy == false
+    error_message = "By default a destroy must not delete stored events (force_destroy = false)."
+  }
+  assert {
+    condition = jsondecode(aws_s3_bucket_policy.large_events[0].policy).Statement == [{
+      Sid       = "DenyRequestsWithoutTLS"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:*"
+      Resource  = ["arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}", "arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}/*"]
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }] && aws_s3_bucket_policy.large_events[0].bucket == aws_s3_bucket.large_events[0].id
+    error_message = "The bucket must deny every request without TLS, on the bucket and its objects."
+  }
+}
+
+run "renaming_the_module_is_refused_while_the_bucket_would_follow" {
+  command = plan
+  variables {
+    create_large_event_bucket = true
+    name                      = "orders-renamed"
+  }
+  expect_failures = [aws_s3_bucket.large_events]
+}
+
+run "renaming_keeps_the_bucket_when_its_name_is_pinned" {
+  command = plan
+  variables {
+    create_large_event_bucket = true
+    name                      = "orders-renamed"
+    large_event_bucket_name   = "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-large-123456789012-eu-west-1"
+  }
+  assert {
+    condition     = aws_s3_bucket.large_events[0].bucket == "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-large-123456789012-eu-west-1" && aws_lambda_function.this.function_name == "orders-renamed"
+    error_message = "large_event_bucket_name must keep the bucket through a rename."
+  }
+}
+
+run "tls_only_policy_can_be_left_out_for_a_local_stack" {
+  command   = plan
+  state_key = "plain_http"
+  variables {
+    create_large_event_bucket   = true
+    large_event_bucket_tls_only = false
+  }
+  assert {
+    condition     = length(aws_s3_bucket_policy.large_events) == 0 && length(aws_s3_bucket.large_events) == 1
+    error_message = "large_event_bucket_tls_only = false leaves the bucket without the TLS policy."
+  }
+}
+
+run "force_destroy_is_the_users_choice" {
+  command   = plan
+  state_key = "force_destroy"
+  variables {
+    create_large_event_bucket        = true
+    large_event_bucket_force_destroy = true
+  }
+  assert {
+    condition     = aws_s3_bucket.large_events[0].force_destroy == true
+    error_message = "large_event_bucket_force_destroy must reach the bucket."
   }
 }
 
@@ -217,7 +298,8 @@ run "cap_is_validated" {
 }
 
 run "long_names_keep_the_bucket_name_valid" {
-  command = plan
+  command   = plan
+  state_key = "long_name" # a fresh root: in the shared state this would be a rename
   variables {
     name                      = "A_Very_Long-Function-Name-That-Goes-On-And-On-50"
     create_large_event_bucket = true

@@ -358,7 +358,8 @@ run "long_table_names_give_valid_function_names" {
 
 run "long_table_names_that_share_a_prefix_get_different_names" {
   variables {
-    table_name = "orders-archive-of-the-european-subsidiary-production"
+    dynamodb_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders-archive-of-the-european-subsidiary-production/stream/2024-05-01T00:00:00.000"
+    table_name          = "orders-archive-of-the-european-subsidiary-production"
   }
   assert {
     condition = (
@@ -370,9 +371,10 @@ run "long_table_names_that_share_a_prefix_get_different_names" {
   }
 }
 
-run "table_name_wins_over_the_arn_and_name_over_both" {
+run "table_name_names_the_function_and_the_source" {
   variables {
-    table_name = "orders-v2"
+    dynamodb_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders-v2/stream/2024-05-01T00:00:00.000"
+    table_name          = "orders-v2"
   }
   assert {
     condition     = aws_lambda_function.this.function_name == "orders-v2-fanout" && aws_lambda_function.this.environment[0].variables.EVENT_SOURCE == "dynamodb.orders-v2"
@@ -382,8 +384,9 @@ run "table_name_wins_over_the_arn_and_name_over_both" {
 
 run "name_wins_over_table_name" {
   variables {
-    table_name = "orders-v2"
-    name       = "billing-feed"
+    dynamodb_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders-v2/stream/2024-05-01T00:00:00.000"
+    table_name          = "orders-v2"
+    name                = "billing-feed"
   }
   assert {
     condition     = aws_lambda_function.this.function_name == "billing-feed" && aws_cloudwatch_event_bus.this[0].name == "billing-feed-bus" && aws_sqs_queue.dlq.name == "billing-feed-dlq"

@@ -113,9 +113,10 @@ run "default_policy_is_least_privilege" {
         Effect    = "Allow"
         Principal = { Service = "lambda.amazonaws.com" }
         Action    = "sts:AssumeRole"
+        Condition = { StringEquals = { "aws:SourceAccount" = "123456789012" } }
       }]
     }
-    error_message = "Only the Lambda service may assume the role, and only with sts:AssumeRole."
+    error_message = "Only the Lambda service may assume the role, with sts:AssumeRole, for this account only."
   }
 }
 
@@ -125,22 +126,113 @@ run "kms_only_on_given_keys" {
     dlq                = { kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000002" }
   }
   assert {
-    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "DecryptWithCustomerKeys"]) == {
-      Sid      = "DecryptWithCustomerKeys"
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "DecryptTheStream"]) == {
+      Sid      = "DecryptTheStream"
       Effect   = "Allow"
       Action   = ["kms:Decrypt"]
       Resource = ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000001"]
+      Condition = { StringEquals = {
+        "kms:ViaService"                                  = "dynamodb.eu-west-1.amazonaws.com"
+        "kms:EncryptionContext:aws:dynamodb:tableName"    = "orders"
+        "kms:EncryptionContext:aws:dynamodb:subscriberId" = "123456789012"
+      } }
     }
-    error_message = "kms:Decrypt for the stream must be on the table's key only."
+    error_message = "kms:Decrypt for the stream must be on the table's key only, through DynamoDB, for this table only."
   }
   assert {
-    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "EncryptForEncryptedQueues"]) == {
-      Sid      = "EncryptForEncryptedQueues"
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "EncryptForTheModuleQueues"]) == {
+      Sid      = "EncryptForTheModuleQueues"
       Effect   = "Allow"
       Action   = ["kms:GenerateDataKey", "kms:Decrypt"]
       Resource = ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000002"]
+      Condition = {
+        StringEquals               = { "kms:ViaService" = "sqs.eu-west-1.amazonaws.com" }
+        "ForAnyValue:StringEquals" = { "kms:EncryptionContext:aws:sqs:arn" = ["arn:aws:sqs:eu-west-1:123456789012:orders-fanout-dlq", "arn:aws:sqs:eu-west-1:123456789012:orders-fanout-on-failure"] }
+      }
     }
-    error_message = "Queue encryption permissions must be on the queue key only."
+    error_message = "Queue encryption permissions must be on the queue key only, through SQS, for the module's two queues only."
+  }
+  assert {
+    condition     = aws_sqs_queue.dlq.kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000002" && aws_sqs_queue.on_failure[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000002"
+    error_message = "dlq.kms_key_arn must encrypt both module queues."
+  }
+}
+
+# Every KMS grant, whatever the combination of keys: never on "*", always through the
+# service that uses the key, and with the context that service sets where it sets one.
+run "every_kms_grant_is_scoped" {
+  variables {
+    stream_kms_key_arn      = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000001"
+    lambda_kms_key_arn      = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000004"
+    log_kms_key_arn         = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000005"
+    event_bus_kms_key_arn   = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000006"
+    dlq                     = { kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000002" }
+    large_event_bucket      = "claims-bucket"
+    large_event_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000007"
+  }
+  assert {
+    condition = alltrue([for s in concat(jsondecode(aws_iam_role_policy.this[0].policy).Statement, jsondecode(aws_iam_role_policy.claim_check[0].policy).Statement) :
+      length(s.Resource) == 1 && s.Resource[0] != "*" && startswith(s.Resource[0], "arn:aws:kms:") &&
+      endswith(s.Condition.StringEquals["kms:ViaService"], ".eu-west-1.amazonaws.com")
+    if anytrue([for a in s.Action : startswith(a, "kms:")])])
+    error_message = "Every KMS statement must name one key and carry kms:ViaService."
+  }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if anytrue([for a in s.Action : startswith(a, "kms:")])]) == 4
+    error_message = "Four keys, four statements: stream, environment, queues, bus (the log key is used by CloudWatch Logs, not by the role)."
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "DecryptTheEnvironment"]) == {
+      Sid      = "DecryptTheEnvironment"
+      Effect   = "Allow"
+      Action   = ["kms:Decrypt"]
+      Resource = ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000004"]
+      Condition = { StringEquals = {
+        "kms:ViaService"                               = "lambda.eu-west-1.amazonaws.com"
+        "kms:EncryptionContext:aws:lambda:FunctionArn" = "arn:aws:lambda:eu-west-1:123456789012:function:orders-fanout"
+      } }
+    }
+    error_message = "The environment key may be used by Lambda only, for this function only."
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "EncryptForTheBus"]) == {
+      Sid      = "EncryptForTheBus"
+      Effect   = "Allow"
+      Action   = ["kms:GenerateDataKey"]
+      Resource = ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000006"]
+      Condition = { StringEquals = {
+        "kms:ViaService"                                 = "events.eu-west-1.amazonaws.com"
+        "kms:EncryptionContext:aws:events:event-bus:arn" = "arn:aws:events:eu-west-1:123456789012:event-bus/orders-fanout-bus"
+      } }
+    }
+    error_message = "The bus key may be used through EventBridge for this bus only."
+  }
+  assert {
+    condition     = aws_cloudwatch_event_bus.this[0].kms_key_identifier == "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000006"
+    error_message = "event_bus_kms_key_arn must encrypt the created bus."
+  }
+  assert {
+    condition     = aws_lambda_function.this.kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000004"
+    error_message = "lambda_kms_key_arn must encrypt the function's environment."
+  }
+  assert {
+    condition     = aws_cloudwatch_log_group.this.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000005"
+    error_message = "log_kms_key_arn must encrypt the log group."
+  }
+}
+
+run "sqs_on_failure_destination_key_is_scoped_to_it" {
+  variables {
+    create_on_failure_queue    = false
+    on_failure_destination_arn = "arn:aws:sqs:eu-west-1:123456789012:team-failures"
+    on_failure_kms_key_arn     = "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000003"
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "EncryptForTheOnFailureDestination"]).Condition == {
+      StringEquals               = { "kms:ViaService" = "sqs.eu-west-1.amazonaws.com" }
+      "ForAnyValue:StringEquals" = { "kms:EncryptionContext:aws:sqs:arn" = ["arn:aws:sqs:eu-west-1:123456789012:team-failures"] }
+    }
+    error_message = "A given on-failure queue's key may be used through SQS for that queue only."
   }
 }
 
@@ -166,8 +258,14 @@ run "sns_on_failure_destination" {
     error_message = "sns:Publish must be on the given topic only, with no SQS on-failure grant."
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "EncryptForEncryptedQueues"]).Resource == ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000003"]
-    error_message = "The destination's key must be granted when given."
+    condition = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "EncryptForTheOnFailureDestination"]) == {
+      Sid       = "EncryptForTheOnFailureDestination"
+      Effect    = "Allow"
+      Action    = ["kms:GenerateDataKey", "kms:Decrypt"]
+      Resource  = ["arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000003"]
+      Condition = { StringEquals = { "kms:ViaService" = "sns.eu-west-1.amazonaws.com" } }
+    }
+    error_message = "The destination's key must be granted when given, through SNS only."
   }
   assert {
     condition     = length(aws_cloudwatch_metric_alarm.on_failure_messages) == 0

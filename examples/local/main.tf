@@ -100,6 +100,12 @@ module "fanout" {
 
   # Events above max_event_bytes (the oversize item) reach consumers as pointers to S3.
   create_large_event_bucket = true
+  # A throwaway stack: destroy may delete the stored events (the default keeps a bucket
+  # that holds events, and the destroy fails).
+  large_event_bucket_force_destroy = true
+  # moto_server speaks plain HTTP, and it applies a conditional Deny without evaluating
+  # the condition: the TLS-only policy would refuse the function's own writes.
+  large_event_bucket_tls_only = false
 
   rules = {
     all-changes = {

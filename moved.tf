@@ -1,0 +1,21 @@
+# Addresses that changed between releases, so that an upgrade moves state instead of
+# destroying and re-creating. Keep every block: a root may skip releases.
+#
+# Queue and topic policies were keyed "<rule>/<target>" in 0.1.0 and are keyed by target
+# in 0.2.0 and later. Those keys are the user's, so their moved blocks belong in the root
+# (CHANGELOG.md, Migration; docs/module.md, Upgrading), e.g.
+#   moved {
+#     from = module.orders_fanout.aws_sqs_queue_policy.target["paid/billing"]
+#     to   = module.orders_fanout.aws_sqs_queue_policy.target["billing"]
+#   }
+
+# 0.2.0 made the role optional (create_role).
+moved {
+  from = aws_iam_role.this
+  to   = aws_iam_role.this[0]
+}
+
+moved {
+  from = aws_iam_role_policy.this
+  to   = aws_iam_role_policy.this[0]
+}

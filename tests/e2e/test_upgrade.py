@@ -1,0 +1,295 @@
+"""The standing upgrade test: a root applied with earlier releases, moved to this tree.
+
+One root on moto_server holds one module instance per earlier release, each built from
+that release's commit (`git archive`: the exact files users have), and each with the
+pieces that can lose data on an upgrade: a DLQ and an on-failure queue, a consumer queue
+with a module-written policy, an archive, the event source mapping and, where the release
+has it, the claim-check bucket. After one apply the module sources are switched to the
+working tree with the settings CHANGELOG.md's Migration section documents, and the plan
+must replace nothing stateful, destroy no queue policy, apply, and then re-plan clean.
+
+A new release adds its commit to RELEASES (and its migration settings to the template).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from localrun.moto_stack import MotoServer, is_alive, moto_server
+from localrun.tf import PLAN_HAS_CHANGES, PLAN_NO_CHANGES
+from tests.e2e.test_real_root import PROVIDER_OVERRIDE, Root, changes, replaced
+from tests.module.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+# Release -> commit. No tags exist; the commits are the releases' exact trees.
+RELEASES = {"v0.1.0": "1459ab9", "v0.2.0": "fa67e0d"}
+
+# Replacing any of these loses parked messages, logs, stored events or history, or
+# (the mapping) re-reads the stream and duplicates every event.
+MUST_STAY = {
+    "aws_sqs_queue",
+    "aws_cloudwatch_log_group",
+    "aws_lambda_function",
+    "aws_cloudwatch_event_bus",
+    "aws_cloudwatch_event_archive",
+    "aws_cloudwatch_event_rule",
+    "aws_lambda_event_source_mapping",
+    "aws_s3_bucket",
+    "aws_iam_role",
+    "aws_dynamodb_table",
+}
+SERVICES = ("cloudwatch", "dynamodb", "events", "iam", "lambda", "logs", "s3", "sqs", "sts")
+
+TABLES = """
+resource "aws_dynamodb_table" "this" {
+  for_each = toset(["legacy", "orders"])
+
+  name             = "upg-${each.key}"
+  billing_mode     = "PAY_PER_REQUEST"
+  hash_key         = "pk"
+  stream_enabled   = true
+  stream_view_type = "NEW_AND_OLD_IMAGES"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+}
+
+resource "aws_sqs_queue" "consumer" {
+  for_each = toset(["legacy", "orders"])
+
+  name                    = "upg-${each.key}-consumer"
+  sqs_managed_sse_enabled = true
+}
+"""
+
+# The release each instance was applied with; `migrated` adds the Migration settings.
+FROM_V0_1_0 = """
+module "from_v0_1_0" {
+  source = "./modules/from_v0_1_0"
+
+  dynamodb_stream_arn = aws_dynamodb_table.this["legacy"].stream_arn
+  archive             = { retention_days = 1 }
+  rules = {
+    paid = {
+      event_pattern = jsonencode({ "detail-type" = ["MODIFY"] })
+      targets = {
+        consumer = {
+          arn = aws_sqs_queue.consumer["legacy"].arn, type = "sqs", create_permission = true
+        }
+      }
+    }
+  }
+%s}
+"""
+V0_1_0_MIGRATION = """
+  # CHANGELOG.md, Migration (upgrading from 0.1.0).
+  table_name     = aws_dynamodb_table.this["legacy"].name
+  event_bus_name = "fanoutBus"
+  role_name      = "upg-legacy-fanout"
+"""
+V0_1_0_MOVED = """
+moved {
+  from = module.from_v0_1_0.aws_sqs_queue_policy.target["paid/consumer"]
+  to   = module.from_v0_1_0.aws_sqs_queue_policy.target["consumer"]
+}
+"""
+
+FROM_V0_2_0 = """
+module "from_v0_2_0" {
+  source = "./modules/from_v0_2_0"
+
+  dynamodb_stream_arn       = aws_dynamodb_table.this["orders"].stream_arn
+  table_name                = aws_dynamodb_table.this["orders"].name
+  archive                   = { retention_days = 1 }
+  create_large_event_bucket = true
+  rules = {
+    paid = {
+      event_pattern = jsonencode({ "detail-type" = ["MODIFY"] })
+      targets = {
+        consumer = {
+          arn = aws_sqs_queue.consumer["orders"].arn, type = "sqs", create_permission = true
+        }
+      }
+    }
+  }
+%s}
+"""
+V0_2_0_MIGRATION = """
+  # CHANGELOG.md, Migration (upgrading from 0.2.0).
+"""
+
+
+def release_files(commit: str, into: Path) -> None:
+    """The module's files at a release commit: its .tf files and its committed zip."""
+    try:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", commit, "--", "*.tf", "dist/fanout.zip"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except subprocess.CalledProcessError as exc:
+        pytest.fail(
+            f"the upgrade test needs release commit {commit} in this clone's history"
+            f" (`git archive` said: {exc.stderr.decode().strip()}). A shallow clone lacks it:"
+            " run `git fetch --unshallow` (CI: check out with full history)."
+        )
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+
+
+def working_tree_files(into: Path) -> None:
+    """The module as it is in this checkout."""
+    (into / "dist").mkdir(parents=True, exist_ok=True)
+    for path in ROOT.glob("*.tf"):
+        shutil.copy(path, into / path.name)
+    shutil.copy(ROOT / "dist" / "fanout.zip", into / "dist" / "fanout.zip")
+
+
+def write_root(directory: Path, server: MotoServer, migrated: bool) -> None:
+    endpoints = "\n".join(f'    {s:<10} = "{server.endpoint}"' for s in SERVICES)
+    provider = PROVIDER_OVERRIDE.replace(
+        "skip_region_validation      = true",
+        "skip_region_validation      = true\n  s3_use_path_style           = true",
+    )
+    text = "\n".join(
+        [
+            provider % endpoints,
+            TABLES,
+            FROM_V0_1_0 % (V0_1_0_MIGRATION if migrated else ""),
+            FROM_V0_2_0 % (V0_2_0_MIGRATION if migrated else ""),
+            V0_1_0_MOVED if migrated else "",
+        ]
+    )
+    (directory / "main.tf").write_text(text, encoding="utf-8")
+
+
+def as_aws_would_store_it(directory: Path) -> None:
+    """Give queue policies the queue URL AWS would have returned to the old release.
+
+    0.1.0 looked the queue URL up (GetQueueUrl); AWS answers
+    https://sqs.<region>.amazonaws.com/<account>/<name>, which is the URL later releases
+    build from the ARN, but moto answers with its own host. Without this the plan would
+    replace each 0.1.0 policy only because moto's URL differs from AWS's.
+    """
+    path = directory / "terraform.tfstate"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    for resource in state["resources"]:
+        if resource["type"] != "aws_sqs_queue_policy":
+            continue
+        for instance in resource["instances"]:
+            attributes = instance["attributes"]
+            account, name = attributes["queue_url"].split("/")[-2:]
+            url = f"https://sqs.us-east-1.amazonaws.com/{account}/{name}"
+            attributes["queue_url"] = attributes["id"] = url
+    path.write_text(json.dumps(state, indent=2), encoding="utf-8")
+
+
+def switch_to_working_tree(directory: Path) -> None:
+    for instance in ("from_v0_1_0", "from_v0_2_0"):
+        module = directory / "modules" / instance
+        shutil.rmtree(module)
+        working_tree_files(module)
+
+
+@pytest.fixture(scope="module")
+def server(zips: None, terraform: str) -> Any:
+    with moto_server(log_dir=ROOT / "build") as running:
+        yield running
+    assert not is_alive(running.pid), "moto_server outlived the test module"
+
+
+@pytest.fixture(scope="module")
+def upgraded(server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Apply with the releases, switch to the working tree: the plan, and the root."""
+    directory = tmp_path_factory.mktemp("upgrade")
+    release_files(RELEASES["v0.1.0"], directory / "modules" / "from_v0_1_0")
+    release_files(RELEASES["v0.2.0"], directory / "modules" / "from_v0_2_0")
+    write_root(directory, server, migrated=False)
+    root = Root(directory, {})
+    root.init()
+    root.apply()
+    as_aws_would_store_it(directory)
+    switch_to_working_tree(directory)
+    write_root(directory, server, migrated=True)
+    root.init()
+    rc, plan = root.plan_json()
+    return {"root": root, "rc": rc, "plan": plan}
+
+
+def client(server: MotoServer, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # moto's dummy credentials
+    )
+
+
+def test_upgrade_replaces_nothing_stateful(upgraded: dict[str, Any]) -> None:
+    assert upgraded["rc"] == PLAN_HAS_CHANGES
+    gone = replaced(upgraded["plan"])
+    stateful = {a: t for a, t in gone.items() if t in MUST_STAY}
+    assert not stateful, f"the upgrade would replace: {stateful}"
+    print(f"upgrade plan: {changes(upgraded['plan'])}")
+
+
+def test_upgrade_destroys_no_queue_policy(upgraded: dict[str, Any]) -> None:
+    policies = {
+        address: actions
+        for address, actions in changes(upgraded["plan"]).items()
+        if ".aws_sqs_queue_policy." in address or ".aws_sns_topic_policy." in address
+    }
+    assert all("delete" not in actions for actions in policies.values()), policies
+    # The 0.1.0 policy moved to its new key (the root's moved block): updated in place.
+    assert policies == {'module.from_v0_1_0.aws_sqs_queue_policy.target["consumer"]': ["update"]}
+
+
+def test_upgrade_from_the_previous_release_changes_only_what_it_adds(
+    upgraded: dict[str, Any],
+) -> None:
+    touched = {
+        address: actions
+        for address, actions in changes(upgraded["plan"]).items()
+        if address.startswith("module.from_v0_2_0.")
+    }
+    # The trust policy gains aws:SourceAccount; the TLS-only bucket policy and the bucket's
+    # name record are new; the bucket stops deleting its events on destroy (force_destroy
+    # true -> false). All in place, as CHANGELOG.md's Migration (from 0.2.0) says.
+    assert touched == {
+        "module.from_v0_2_0.aws_iam_role.this[0]": ["update"],
+        "module.from_v0_2_0.aws_s3_bucket.large_events[0]": ["update"],
+        "module.from_v0_2_0.aws_s3_bucket_policy.large_events[0]": ["create"],
+        "module.from_v0_2_0.terraform_data.large_event_bucket_name[0]": ["create"],
+    }, touched
+
+
+def test_upgraded_root_applies_and_replans_clean(
+    upgraded: dict[str, Any], server: MotoServer
+) -> None:
+    root = upgraded["root"]
+    root.apply()
+    rc, plan = root.plan_json()
+    assert rc == PLAN_NO_CHANGES, f"drift after the upgrade: {changes(plan)}"
+    sqs = client(server, "sqs")
+    for table in ("legacy", "orders"):
+        url = sqs.get_queue_url(QueueName=f"upg-{table}-consumer")["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+        policy = json.loads(attributes["Attributes"]["Policy"])
+        assert [s["Action"] for s in policy["Statement"]] == ["sqs:SendMessage"], table
+    mappings = client(server, "lambda").list_event_source_mappings()["EventSourceMappings"]
+    positions = {m["FunctionArn"].rsplit(":", 1)[-1]: m["StartingPosition"] for m in mappings}
+    assert positions == {"upg-legacy-fanout": "LATEST", "upg-orders-fanout": "TRIM_HORIZON"}
