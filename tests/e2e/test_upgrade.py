@@ -266,11 +266,15 @@ def test_upgrade_from_the_previous_release_changes_only_what_it_adds(
         for address, actions in changes(upgraded["plan"]).items()
         if address.startswith("module.from_v0_2_0.")
     }
-    # The trust policy gains aws:SourceAccount; the TLS-only bucket policy and the bucket's
-    # name record are new; the bucket stops deleting its events on destroy (force_destroy
-    # true -> false). All in place, as CHANGELOG.md's Migration (from 0.2.0) says.
+    # The trust policy gains aws:SourceAccount; the function gains the mapping's limits in
+    # its environment (the safety valve) and a throttling alarm is new; the TLS-only bucket
+    # policy and the bucket's name record are new; the bucket stops deleting its events on
+    # destroy (force_destroy true -> false). All in place, as CHANGELOG.md's Migration (from
+    # 0.2.0) says.
     assert touched == {
+        "module.from_v0_2_0.aws_cloudwatch_metric_alarm.throttling[0]": ["create"],
         "module.from_v0_2_0.aws_iam_role.this[0]": ["update"],
+        "module.from_v0_2_0.aws_lambda_function.this": ["update"],
         "module.from_v0_2_0.aws_s3_bucket.large_events[0]": ["update"],
         "module.from_v0_2_0.aws_s3_bucket_policy.large_events[0]": ["create"],
         "module.from_v0_2_0.terraform_data.large_event_bucket_name[0]": ["create"],
