@@ -1,5 +1,6 @@
 """Fixtures for the Terraform module checks: one shared `terraform init`, the zips the
-configurations hash, and a runner that fails with Terraform's own output."""
+configurations hash, one provider process for the commands that never configure it, and a
+runner that fails with Terraform's own output."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from . import shared_provider
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ("complete", "existing-bus", "many-tables", "local", "ordered-bus")
@@ -34,21 +37,23 @@ class Result:
         return self.output
 
 
-def tf_env() -> dict[str, str]:
+def tf_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for terraform: the repository's CLI config unless one is set."""
-    env = dict(os.environ)
+    env = dict(os.environ, **(extra or {}))
     env.setdefault("TF_CLI_CONFIG_FILE", str(ROOT / "build" / "terraformrc"))
     env["TF_IN_AUTOMATION"] = "1"
     env["CHECKPOINT_DISABLE"] = "1"
     return env
 
 
-def run(args: list[str], cwd: Path, timeout: int = 600) -> Result:
-    """Run a command, output and errors together."""
+def run(
+    args: list[str], cwd: Path, timeout: int = 600, env: dict[str, str] | None = None
+) -> Result:
+    """Run a command, output and errors together; env adds to terraform's environment."""
     proc = subprocess.run(
         args,
         cwd=cwd,
-        env=tf_env(),
+        env=tf_env(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -110,25 +115,32 @@ def module_init(terraform: str, zips: None) -> Path:
 
 
 @pytest.fixture(scope="session")
-def terraform_test_runs(
-    module_init: Path, terraform: str
-) -> Iterator[dict[str, subprocess.Popen[str]]]:
-    """Start `terraform test` for every test file at once (they share no state), so the
-    slow files overlap; each test then waits for its own file's result."""
-    files = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").glob("*.tftest.hcl"))
-    procs = {
-        name: subprocess.Popen(
-            [terraform, "test", "-no-color", f"-filter={name}"],
-            cwd=module_init,
-            env=tf_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for name in files
-    }
-    yield procs
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+def unconfigured_provider(module_init: Path) -> Iterator[dict[str, str]]:
+    """The environment that points validate and mocked `terraform test` at one running
+    provider (shared_provider.py), stopped when the session ends."""
+    binary = shared_provider.provider_binary(module_init)
+    if binary is None:
+        pytest.fail(f"no aws provider under {module_init}/.terraform after terraform init")
+    log = ROOT / "build" / f"shared-provider-{os.getpid()}.log"
+    with shared_provider.serve(binary, log) as address:
+        yield {"TF_REATTACH_PROVIDERS": address}
+
+
+@pytest.fixture(scope="session")
+def terraform_test_run(
+    module_init: Path, terraform: str, unconfigured_provider: dict[str, str]
+) -> Iterator[subprocess.Popen[str]]:
+    """Start `terraform test -json` of every test file in one process, at once; each
+    file's test then waits for it and reads its own part (tftest_json.py)."""
+    proc = subprocess.Popen(
+        [terraform, "test", "-json"],
+        cwd=module_init,
+        env=tf_env(unconfigured_provider),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()

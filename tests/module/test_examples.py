@@ -13,12 +13,14 @@ pytestmark = pytest.mark.module
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_validate_example(example: str, terraform: str, zips: None) -> None:
+def test_validate_example(
+    example: str, terraform: str, zips: None, unconfigured_provider: dict[str, str]
+) -> None:
     directory = ROOT / "examples" / example
     run(
         [terraform, "init", "-backend=false", "-input=false", "-no-color"], directory
     ).expect_success()
-    run([terraform, "validate", "-no-color"], directory).expect_success()
+    run([terraform, "validate", "-no-color"], directory, env=unconfigured_provider).expect_success()
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
