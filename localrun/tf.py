@@ -90,7 +90,9 @@ def stop_terraform_children(grace_s: float = 30.0) -> None:
 
     python-terraform does not hand out the process, so it is found by parent
     id. A terminal's Ctrl-C reaches terraform anyway; this covers a SIGINT sent
-    to this process alone, which would otherwise leave terraform running.
+    to this process alone, which would otherwise leave terraform running. A
+    terraform still running after the grace period is killed with its provider
+    plugins, which it can no longer stop itself.
     """
     for pid in child_pids(name="terraform"):
         with contextlib.suppress(ProcessLookupError):
@@ -98,8 +100,11 @@ def stop_terraform_children(grace_s: float = 30.0) -> None:
         deadline = time.monotonic() + grace_s
         while not _reaped(pid):
             if time.monotonic() > deadline:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+                plugins = child_pids(pid)
+                for victim in (pid, *plugins):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(victim, signal.SIGKILL)
+                deadline = float("inf")
             time.sleep(0.2)
 
 

@@ -123,6 +123,20 @@ def test_the_keep_hint_passes_the_endpoint_on_the_command_line():
     assert "AWS_ACCESS_KEY_ID=testing" in hint
 
 
+def session_members(session: int) -> list[str]:
+    """Live processes (pid and name) of a session, from Linux /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[3]) == session and fields[0] != "Z":
+            found.append(f"{stat.parent.name} {text[text.index('(') + 1 : text.rindex(')')]}")
+    return found
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_during_the_apply_stops_everything_at_once(signum):
     """Ctrl-C or kill while terraform runs: exit 130 promptly, moto_server and terraform gone."""
@@ -150,6 +164,12 @@ def test_a_signal_during_the_apply_stops_everything_at_once(signum):
             time.sleep(0.1)
         assert not is_alive(server_pid)
         assert not [pid for pid in child_pids(process.pid) if is_alive(pid)]
+        # Nothing the demo started lives on: terraform, or a provider plugin orphaned by
+        # a terraform that had to be killed.
+        deadline = time.monotonic() + 5
+        while session_members(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not session_members(process.pid)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

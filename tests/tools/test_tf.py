@@ -1,12 +1,19 @@
-"""The Terraform wrapper builds command lines Terraform 1.x accepts and raises with stderr."""
+"""The Terraform wrapper builds command lines Terraform 1.x accepts, raises with stderr, and
+stops an interrupted terraform with everything it started."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from localrun import tf
+from localrun.moto_stack import is_alive
 
 
 class Recorder:
@@ -83,3 +90,31 @@ def test_missing_cli_config_falls_back_to_the_repositorys(monkeypatch, tmp_path)
     assert tf.terraform_environment()["TF_CLI_CONFIG_FILE"] == str(config)
     monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(config.parent / "terraformrc"))
     assert tf.terraform_environment()["TF_CLI_CONFIG_FILE"] == str(Path(config))
+
+
+def test_a_terraform_that_ignores_the_interrupt_is_killed_with_its_plugins(tmp_path):
+    """After the grace period both go: terraform, and the provider it can no longer stop."""
+    terraform = tmp_path / "terraform"  # the process name stop_terraform_children looks for
+    terraform.symlink_to("/bin/sh")
+    plugin_pid_file = tmp_path / "plugin.pid"
+    script = f"trap '' INT; sleep 300 & echo $! > {plugin_pid_file}; wait"
+    process = subprocess.Popen([str(terraform), "-c", script])
+    try:
+        deadline = time.monotonic() + 10
+        while not plugin_pid_file.exists() or not plugin_pid_file.read_text().strip():
+            assert time.monotonic() < deadline, "the stand-in terraform did not start its child"
+            time.sleep(0.05)
+        plugin = int(plugin_pid_file.read_text())
+        tf.stop_terraform_children(grace_s=0.5)
+        assert process.poll() is not None, "terraform was not stopped"
+        deadline = time.monotonic() + 5
+        while is_alive(plugin) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not is_alive(plugin), "the plugin outlived its killed terraform"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if plugin_pid_file.exists() and plugin_pid_file.read_text().strip():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(plugin_pid_file.read_text()), signal.SIGKILL)
