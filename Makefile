@@ -80,12 +80,15 @@ fmt: venv ## Format Python and Terraform in place
 # them all; test-unit, test-cli, test-module and test-e2e run one, the same way.
 # Each spreads its files over two workers (pytest-xdist; a file stays on one, so
 # its module-scoped fixtures, e.g. a moto_server or an applied stack, are set up once).
+# The end-to-end files mostly wait for the provider's polling, so each gets its own.
 UNIT_TESTS := tests/unit tests/tools
 CLI_TESTS := tests/cli
 MODULE_TESTS := tests/module
 E2E_TESTS := tests/e2e
 XDIST ?= -n 2 --dist loadfile
+E2E_XDIST ?= -n 3 --dist loadfile
 PYTEST := $(PY) -m pytest $(XDIST)
+PYTEST_E2E := $(PY) -m pytest $(E2E_XDIST)
 
 # Each phase runs even when an earlier one failed (the summary names every one);
 # Ctrl-C (exit 130) stops them all. The end-to-end phase spends most of its time
@@ -97,7 +100,7 @@ E2E_OUT := build/test-e2e.out
 NEXT_PHASE := || [ $$? -ne 130 ]
 test: venv package tfrc ## Everything, phase by phase: lint, handler and tools, cli, module, end to end
 	@rm -f $(TEST_LOG)
-	@$(PYTHON) tools/stage.py start "end to end" --log $(TEST_LOG) --output $(E2E_OUT) -- $(PYTEST) $(E2E_TESTS)
+	@$(PYTHON) tools/stage.py start "end to end" --log $(TEST_LOG) --output $(E2E_OUT) -- $(PYTEST_E2E) $(E2E_TESTS)
 	@$(STAGE) lint --log $(TEST_LOG) -- $(MAKE) --no-print-directory lint $(NEXT_PHASE)
 	@$(STAGE) "handler and tools" --log $(TEST_LOG) -- $(PYTEST) $(UNIT_TESTS) $(NEXT_PHASE)
 	@$(STAGE) cli --log $(TEST_LOG) -- $(PYTEST) $(CLI_TESTS) $(NEXT_PHASE)
@@ -115,7 +118,7 @@ test-module: venv ## The module phase: terraform test, validate, checkov, docs (
 	$(PYTEST) $(MODULE_TESTS)
 
 test-e2e: venv ## The end-to-end phase: the module applied to moto_server (tests/e2e)
-	$(PYTEST) $(E2E_TESTS)
+	$(PYTEST_E2E) $(E2E_TESTS)
 
 release-check: ## The README's ?ref= tag, the CHANGELOG's newest release and __version__ agree; the tag exists
 	$(PYTHON) -m tools.release_check

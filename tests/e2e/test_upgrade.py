@@ -8,7 +8,10 @@ has it, the claim-check bucket. After one apply the module sources are switched 
 working tree with the settings CHANGELOG.md's Migration section documents, and the plan
 must replace nothing stateful, destroy no queue policy, apply, and then re-plan clean.
 
-A new release adds its commit to RELEASES (and its migration settings to the template).
+The previous release (the newest in RELEASES) must upgrade with no change at all until
+the working tree changes the module; then the test names what changes, as CHANGELOG.md's
+Migration section will. A new release adds its commit to RELEASES and an instance to the
+root (and its migration settings to the template).
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from tests.module.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 
-# Release -> commit. No tags exist; the commits are the releases' exact trees.
-RELEASES = {"v0.1.0": "1459ab9", "v0.2.0": "fa67e0d"}
+# Release -> commit: the releases' exact trees (0.1.0 and 0.2.0 were never tagged; a
+# commit id also works in a clone made without tags).
+RELEASES = {"v0.1.0": "1459ab9", "v0.2.0": "fa67e0d", "v0.3.0": "fa10171"}
 
 # Replacing any of these loses parked messages, logs, stored events or history, or
 # (the mapping) re-reads the stream and duplicates every event.
@@ -48,11 +52,12 @@ MUST_STAY = {
     "aws_iam_role",
     "aws_dynamodb_table",
 }
+INSTANCES = {release: "from_" + release.replace(".", "_") for release in RELEASES}
 SERVICES = ("cloudwatch", "dynamodb", "events", "iam", "lambda", "logs", "s3", "sqs", "sts")
 
 TABLES = """
 resource "aws_dynamodb_table" "this" {
-  for_each = toset(["legacy", "orders"])
+  for_each = toset(["legacy", "orders", "recent"])
 
   name             = "upg-${each.key}"
   billing_mode     = "PAY_PER_REQUEST"
@@ -67,7 +72,7 @@ resource "aws_dynamodb_table" "this" {
 }
 
 resource "aws_sqs_queue" "consumer" {
-  for_each = toset(["legacy", "orders"])
+  for_each = toset(["legacy", "orders", "recent"])
 
   name                    = "upg-${each.key}-consumer"
   sqs_managed_sse_enabled = true
@@ -130,6 +135,31 @@ V0_2_0_MIGRATION = """
   # CHANGELOG.md, Migration (upgrading from 0.2.0).
 """
 
+FROM_V0_3_0 = """
+module "from_v0_3_0" {
+  source = "./modules/from_v0_3_0"
+
+  dynamodb_stream_arn       = aws_dynamodb_table.this["recent"].stream_arn
+  table_name                = aws_dynamodb_table.this["recent"].name
+  archive                   = { retention_days = 1 }
+  create_large_event_bucket = true
+  throttling_alarm_minutes  = 5
+  rules = {
+    paid = {
+      event_pattern = jsonencode({ "detail-type" = ["MODIFY"] })
+      targets = {
+        consumer = {
+          arn = aws_sqs_queue.consumer["recent"].arn, type = "sqs", create_permission = true
+        }
+      }
+    }
+  }
+%s}
+"""
+V0_3_0_MIGRATION = """
+  # Nothing to change from 0.3.0 yet.
+"""
+
 
 def release_files(commit: str, into: Path) -> None:
     """The module's files at a release commit: its .tf files and its committed zip."""
@@ -170,6 +200,7 @@ def write_root(directory: Path, server: MotoServer, migrated: bool) -> None:
             TABLES,
             FROM_V0_1_0 % (V0_1_0_MIGRATION if migrated else ""),
             FROM_V0_2_0 % (V0_2_0_MIGRATION if migrated else ""),
+            FROM_V0_3_0 % (V0_3_0_MIGRATION if migrated else ""),
             V0_1_0_MOVED if migrated else "",
         ]
     )
@@ -198,7 +229,7 @@ def as_aws_would_store_it(directory: Path) -> None:
 
 
 def switch_to_working_tree(directory: Path) -> None:
-    for instance in ("from_v0_1_0", "from_v0_2_0"):
+    for instance in INSTANCES.values():
         module = directory / "modules" / instance
         shutil.rmtree(module)
         working_tree_files(module)
@@ -215,8 +246,8 @@ def server(zips: None, terraform: str) -> Any:
 def upgraded(server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Apply with the releases, switch to the working tree: the plan, and the root."""
     directory = tmp_path_factory.mktemp("upgrade")
-    release_files(RELEASES["v0.1.0"], directory / "modules" / "from_v0_1_0")
-    release_files(RELEASES["v0.2.0"], directory / "modules" / "from_v0_2_0")
+    for release, instance in INSTANCES.items():
+        release_files(RELEASES[release], directory / "modules" / instance)
     write_root(directory, server, migrated=False)
     root = Root(directory, {})
     root.init()
@@ -225,8 +256,7 @@ def upgraded(server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> di
     switch_to_working_tree(directory)
     write_root(directory, server, migrated=True)
     root.init()
-    rc, plan = root.plan_json()
-    return {"root": root, "rc": rc, "plan": plan}
+    return {"root": root, "plan": root.plan_changes()}
 
 
 def client(server: MotoServer, service: str) -> Any:
@@ -240,7 +270,7 @@ def client(server: MotoServer, service: str) -> Any:
 
 
 def test_upgrade_replaces_nothing_stateful(upgraded: dict[str, Any]) -> None:
-    assert upgraded["rc"] == PLAN_HAS_CHANGES
+    assert upgraded["plan"].rc == PLAN_HAS_CHANGES
     gone = replaced(upgraded["plan"])
     stateful = {a: t for a, t in gone.items() if t in MUST_STAY}
     assert not stateful, f"the upgrade would replace: {stateful}"
@@ -281,19 +311,33 @@ def test_upgrade_from_the_previous_release_changes_only_what_it_adds(
     }, touched
 
 
+def test_the_previous_release_upgrades_with_no_change(upgraded: dict[str, Any]) -> None:
+    previous = INSTANCES[max(RELEASES, key=lambda r: tuple(int(n) for n in r[1:].split(".")))]
+    touched = {
+        address: actions
+        for address, actions in changes(upgraded["plan"]).items()
+        if address.startswith(f"module.{previous}.")
+    }
+    assert touched == {}, touched
+
+
 def test_upgraded_root_applies_and_replans_clean(
     upgraded: dict[str, Any], server: MotoServer
 ) -> None:
     root = upgraded["root"]
-    root.apply()
-    rc, plan = root.plan_json()
-    assert rc == PLAN_NO_CHANGES, f"drift after the upgrade: {changes(plan)}"
+    root.apply_saved_plan()  # the plan the tests above read
+    plan = root.plan_changes()
+    assert plan.rc == PLAN_NO_CHANGES, f"drift after the upgrade: {changes(plan)}"
     sqs = client(server, "sqs")
-    for table in ("legacy", "orders"):
+    for table in ("legacy", "orders", "recent"):
         url = sqs.get_queue_url(QueueName=f"upg-{table}-consumer")["QueueUrl"]
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
         policy = json.loads(attributes["Attributes"]["Policy"])
         assert [s["Action"] for s in policy["Statement"]] == ["sqs:SendMessage"], table
     mappings = client(server, "lambda").list_event_source_mappings()["EventSourceMappings"]
     positions = {m["FunctionArn"].rsplit(":", 1)[-1]: m["StartingPosition"] for m in mappings}
-    assert positions == {"upg-legacy-fanout": "LATEST", "upg-orders-fanout": "TRIM_HORIZON"}
+    assert positions == {
+        "upg-legacy-fanout": "LATEST",
+        "upg-orders-fanout": "TRIM_HORIZON",
+        "upg-recent-fanout": "TRIM_HORIZON",
+    }

@@ -39,12 +39,18 @@ def test_every_test_file_is_in_exactly_one_phase() -> None:
         assert len(owners) == 1, f"{name} is run by {owners or 'no phase'} of `make test`"
 
 
+RUNNERS = {"E2E_TESTS": "PYTEST_E2E"}  # the end-to-end files get a worker each
+
+
 def test_make_test_and_each_test_target_run_the_same_selection() -> None:
     test = recipe("test")
     for variable, target in PHASES.items():
-        assert f"$(PYTEST) $({variable})" in test, f"`make test` does not run $({variable})"
-        assert recipe(target).strip() == f"$(PYTEST) $({variable})", target
+        runner = RUNNERS.get(variable, "PYTEST")
+        command = f"$({runner}) $({variable})"
+        assert command in test, f"`make test` does not run {command}"
+        assert recipe(target).strip() == command, target
     assert re.search(r"^PYTEST := \$\(PY\) -m pytest \$\(XDIST\)$", MAKEFILE, re.MULTILINE)
+    assert re.search(r"^PYTEST_E2E := \$\(PY\) -m pytest \$\(E2E_XDIST\)$", MAKEFILE, re.MULTILINE)
 
 
 def test_markers_agree_with_the_phase_a_file_is_in() -> None:
