@@ -1,8 +1,9 @@
 """A moto_server for the CLI's end-to-end tests, and the CLI run as an operator runs it.
 
-One server per test module (started and stopped by pid), reset before each
-test; ``cli`` runs ``dynamodb-fanout`` in-process with --endpoint-url
-pointing at the server and returns its exit status and output.
+One server per test process (started and stopped by pid; a server costs a
+second of CPU to start), reset before each test; ``cli`` runs ``dynamodb-fanout``
+in-process with --endpoint-url pointing at the server and returns its exit status
+and output.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class Ran:
     err: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     with moto_server(log_dir=tmp_path_factory.mktemp("moto")) as running:
         yield running

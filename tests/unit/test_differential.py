@@ -103,13 +103,13 @@ values = st.recursive(
 items = st.dictionaries(st.text(min_size=1, max_size=8), values, max_size=8)
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(items)
 def test_items_are_written_as_before(item: dict[str, Any]) -> None:
     assert outcome(records, "unmarshal_item", item) == outcome(reference, "unmarshal_item", item)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(items, items, st.sampled_from(["INSERT", "REMOVE", "MODIFY"]))
 def test_entries_are_written_as_before(new: dict, old: dict, event_name: str) -> None:
     keys = {"pk": {"S": "order-1"}}
