@@ -1,8 +1,11 @@
 """End to end on moto_server: examples/local applied, a workload through the poller, destroyed.
 
 One stack for the whole module (apply is the slow part); the tests run in file
-order and build on each other: a clean plan, the function's settings, normal
-traffic, a bus outage, recovery by apply, and finally destroy. The fixture's teardown
+order and build on each other: the function's settings, normal traffic, a bus
+outage, recovery by apply, and finally destroy. That the module re-plans clean
+right after apply is checked where more of it is applied: the real-root test
+(rules, targets, queue and topic policies) and the upgrade test (the claim-check
+bucket and its policy and lifecycle). The fixture's teardown
 checks that the server is gone.
 """
 
@@ -64,11 +67,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
             if not holder.destroyed:
                 local.forget()
     assert not is_alive(server.pid), "moto_server outlived the test module"
-
-
-def test_plan_is_clean_right_after_apply(stack):
-    plan = stack.local.root.plan()
-    assert not plan.has_changes, f"drift after apply: {plan.changes}\n{plan.stdout[-3000:]}"
 
 
 def test_function_gets_its_settings_from_terraform(stack):
@@ -145,8 +143,8 @@ def test_records_neither_published_nor_parked_are_retried_then_given_up(stack):
 
 
 def test_apply_restores_the_bus_and_traffic_flows_again(stack):
-    # Apply puts back the bus, its rules and their targets (a clean re-plan after apply is
-    # checked once, at the start); the traffic below reaching both consumers proves it.
+    # Apply puts back the bus, its rules and their targets; the traffic below reaching
+    # both consumers proves it.
     stack.local.root.apply()
     events = stack.local.client("events")
     bus = stack.deployment.outputs["event_bus_name"]
