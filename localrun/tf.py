@@ -66,23 +66,38 @@ def terraform_environment(extra: Mapping[str, str] | None = None) -> dict[str, s
     return env
 
 
+@dataclass(frozen=True)
+class Process:
+    """One live process as Linux /proc/<pid>/stat tells it."""
+
+    pid: int
+    name: str
+    ppid: int
+    session: int
+
+
+def processes() -> list[Process]:
+    """Every live (not zombie) process, read from Linux /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if fields[0] != "Z":
+            name = text[text.index("(") + 1 : text.rindex(")")]
+            found.append(Process(int(stat.parent.name), name, int(fields[1]), int(fields[3])))
+    return found
+
+
 def child_pids(parent: int | None = None, name: str | None = None) -> list[int]:
     """Process ids of the children of ``parent`` (default: this process), by name if given.
 
     Read from Linux /proc, because python-terraform does not hand out its process.
     """
     parent = os.getpid() if parent is None else parent
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        command = text[text.index("(") + 1 : text.rindex(")")]
-        ppid = int(text[text.rindex(")") + 2 :].split()[1])
-        if ppid == parent and name in (None, command):
-            children.append(int(stat.parent.name))
-    return children
+    return [p.pid for p in processes() if p.ppid == parent and name in (None, p.name)]
 
 
 def stop_terraform_children(grace_s: float = 30.0) -> None:

@@ -19,7 +19,7 @@ from localrun.local_run import Accounting, FanOutRun
 from localrun.moto_stack import MotoServer, is_alive
 from localrun.stream_poller import PollerStats
 from localrun.tf import REPO_ROOT as ROOT
-from localrun.tf import child_pids
+from localrun.tf import child_pids, processes
 
 
 class FakeDeployment:
@@ -124,17 +124,8 @@ def test_the_keep_hint_passes_the_endpoint_on_the_command_line():
 
 
 def session_members(session: int) -> list[str]:
-    """Live processes (pid and name) of a session, from Linux /proc."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        if int(fields[3]) == session and fields[0] != "Z":
-            found.append(f"{stat.parent.name} {text[text.index('(') + 1 : text.rindex(')')]}")
-    return found
+    """Live processes (pid and name) of a session."""
+    return [f"{p.pid} {p.name}" for p in processes() if p.session == session]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
