@@ -39,7 +39,8 @@ def serve(binary: Path, log: Path) -> Iterator[str]:
     """Run the provider in debug mode; yield the TF_REATTACH_PROVIDERS value; stop it.
 
     The process is stopped by its own id, also when the block fails. Raises
-    RuntimeError (with the provider's output) when it does not start serving.
+    RuntimeError (with the provider's output) when it does not start serving. The
+    provider's log is kept only when something failed.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as out:
@@ -50,6 +51,7 @@ def serve(binary: Path, log: Path) -> Iterator[str]:
         yield _wait_for_address(proc, log)
     finally:
         _stop(proc)
+    log.unlink(missing_ok=True)
 
 
 def _wait_for_address(proc: subprocess.Popen[bytes], log: Path) -> str:
