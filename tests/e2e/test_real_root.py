@@ -92,14 +92,18 @@ class Root(TerraformRoot):
             working_dir, variables, env={"TF_PLUGIN_CACHE_DIR": str(PLUGIN_CACHE)}, state=state
         )
 
+    @property
+    def plan_file(self) -> Path:
+        """Where the last plan is saved, for `apply_saved_plan`."""
+        return self.working_dir / "test.tfplan"
+
     def plan_changes(self) -> Plan:
         """Plan to a file; the actions come from the plan's own -json messages (no
         `terraform show`, which loads the provider's schema once more)."""
-        plan_file = self.working_dir / "test.tfplan"
         rc, out, _ = self._run(
             "plan",
             self._tf.plan,
-            out=str(plan_file),
+            out=str(self.plan_file),
             json=IsFlagged,
             ok=(PLAN_NO_CHANGES, PLAN_HAS_CHANGES),
         )
@@ -111,7 +115,7 @@ class Root(TerraformRoot):
                 resource = change["resource"]
                 listed = ACTIONS.get(change["action"], [change["action"]])
                 actions[resource["addr"]] = (resource["resource_type"], listed)
-        return Plan(rc, plan_file, actions)
+        return Plan(rc, self.plan_file, actions)
 
     def plan_json(self) -> tuple[Plan, dict[str, Any]]:
         """Plan to a file and read it whole too (`terraform show -json`): every attribute."""
@@ -127,7 +131,7 @@ class Root(TerraformRoot):
             "apply",
             self._tf.cmd,
             "apply",
-            str(self.working_dir / "test.tfplan"),
+            str(self.plan_file),
             input=False,
             no_color=IsFlagged,
             **self._state,
