@@ -20,11 +20,9 @@ import boto3
 from botocore.awsrequest import AWSResponse
 
 from bench import conversion_before
+from fanout import Deadline, Runtime, Settings, build_runtime, process
 from fanout import records as records_module
-from fanout.batching import pack
-from fanout.handler import Runtime, build_runtime, process
-from fanout.records import convert, decode
-from fanout.settings import Settings
+from fanout.batching import RequestQueue
 
 
 class _Body(io.BytesIO):
@@ -47,9 +45,23 @@ def stubbed_runtime(settings: Settings) -> Runtime:
     session = boto3.session.Session(
         region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench"
     )
-    rt = build_runtime(settings, session)
-    rt.publisher.client.meta.events.register("before-send.events.PutEvents", _answer)
+    rt = build_runtime(settings, session=session)
+    rt.transport.client.meta.events.register("before-send.events.PutEvents", _answer)
     return rt
+
+
+def convert_and_pack(records: list[dict[str, Any]], rt: Runtime) -> int:
+    """Decode, convert, size and pack every record as the handler does; the requests."""
+    queue = RequestQueue(rt.settings.max_event_bytes)
+    deadline = Deadline.unlimited()
+    requests = 0
+    for index, raw in enumerate(records):
+        queue.add(rt.prepare(index, raw, deadline))
+        if not queue.wants_more():
+            requests += bool(queue.next_request(queue.max_entries))
+    while queue.next_request(queue.max_entries):
+        requests += 1
+    return requests
 
 
 class Context:
@@ -84,7 +96,7 @@ def measure(event: dict[str, Any], settings: Settings, repeat: int = 7) -> dict[
             json.dumps(record)
 
     def conversion() -> None:
-        pack(convert(decode(i, r), settings) for i, r in enumerate(records))
+        convert_and_pack(records, rt)
 
     def handler() -> None:
         with contextlib.redirect_stdout(io.StringIO()):  # the handler's EMF log line
@@ -109,9 +121,10 @@ def conversion_before_after(
     converted in full) are swapped in for the "before" turns.
     """
     records = event["Records"]
+    rt = stubbed_runtime(settings)
 
     def conversion() -> None:
-        pack(convert(decode(i, r), settings) for i, r in enumerate(records))
+        convert_and_pack(records, rt)
 
     today = (records_module.changed_attributes, records_module.unmarshal_old_image)
     old = (conversion_before.changed_attributes, conversion_before.unmarshal_old_image)

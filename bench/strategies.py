@@ -14,10 +14,7 @@ from typing import Any
 
 import boto3
 
-from fanout.dead_letter import DeadLetterQueue
-from fanout.handler import Runtime, client_config, process
-from fanout.publisher import Publisher
-from fanout.settings import Settings
+from fanout import Clients, Settings, build_runtime, client_config, process
 
 BUS = "fanoutBus"
 SETTINGS = Settings(event_bus_name=BUS, dlq_url="https://sqs.local/1/dlq")
@@ -59,11 +56,7 @@ def chunks_of_ten(client: Any, event: dict[str, Any]) -> None:
 
 
 def fanout(client: Any, event: dict[str, Any], settings: Settings = SETTINGS) -> None:
-    runtime = Runtime(
-        settings,
-        Publisher(client, BUS, settings.max_attempts, settings.publish_concurrency),
-        DeadLetterQueue(None, settings.dlq_url, settings.dlq_max_bytes, BUS),
-    )
+    runtime = build_runtime(settings, Clients(client))
     with contextlib.redirect_stdout(io.StringIO()):  # the handler's EMF log line
         response = process(event, None, runtime)
     assert response == {"batchItemFailures": []}, response

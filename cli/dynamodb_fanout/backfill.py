@@ -253,10 +253,10 @@ class Backfill:
         self.reasons.update(letter.reason for letter in letters)
         unparked = letters
         if self.sqs is not None:
-            _, refused = pipeline.park(self.sqs, self.dlq_url, self.bus, letters)
+            _, refused = pipeline.park(self.sqs, self.settings, letters)
             unparked = [letter for letter, _ in refused]
         if unparked:
-            bodies = [pipeline.dead_letter_body(x, self.bus) for x in unparked]
+            bodies = [pipeline.dead_letter_body(x, self.settings) for x in unparked]
             with self.file_lock, self.args.failures.open("a") as out:
                 out.writelines(body + "\n" for body in bodies)
                 self.written_to_file += len(bodies)

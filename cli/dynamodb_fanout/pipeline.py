@@ -23,18 +23,34 @@ from typing import Any
 from botocore.config import Config
 
 from dynamodb_fanout.errors import CliError
-from fanout import batching, limits
-from fanout.attribute_values import number, to_json
-from fanout.claim_check import POINTER_FIELD, ClaimCheck
-from fanout.dead_letter import MALFORMED, TOO_LARGE, DeadLetter, DeadLetterQueue, message_for
-from fanout.deadline import Deadline
-from fanout.handler import build_runtime, client_config, oversize, process
-from fanout.publisher import Publisher
-from fanout.records import Entry, MalformedRecord, StreamRecord, convert, decode, entry_size
-from fanout.settings import Settings
+from fanout import (
+    EXHAUSTED,
+    MALFORMED,
+    REJECTED,
+    TOO_LARGE,
+    ClaimCheck,
+    Clients,
+    DeadLetter,
+    DeadLetterQueue,
+    Entry,
+    MalformedRecord,
+    Settings,
+    StreamRecord,
+    build_runtime,
+    client_config,
+    convert,
+    decode,
+    entry_size,
+    number,
+    pointer_of,
+    process,
+    to_json,
+)
+from fanout.dead_letter import message_for
 
 __all__ = [
     "MALFORMED",
+    "REJECTED",
     "TOO_LARGE",
     "DeadLetter",
     "Entry",
@@ -207,9 +223,7 @@ def stored_entry(index: int, record: Any, event: Any) -> Entry:
 
 def is_pointer_entry(entry: Entry) -> dict[str, Any] | None:
     """The claim-check pointer of a pointer entry, None for a full event."""
-    detail = json.loads(entry.detail)
-    pointer = detail.get(POINTER_FIELD) if isinstance(detail, dict) else None
-    return pointer if isinstance(pointer, dict) else None
+    return pointer_of(entry)
 
 
 @dataclass
@@ -258,70 +272,44 @@ def send(
     claim_check: ClaimCheck | None = None,
     concurrency: int = 4,
 ) -> Sent:
-    """Send entries as the function does: under its size cap as they are, above it by
-    claim-check (with a bucket) or not at all (the oversize rule); never raises per entry."""
+    """Send entries as the function does, through its delivery engine: under its size cap
+    as they are, above it by claim-check (with a bucket) or not at all; never raises per entry."""
     if ":event-busv2/" in bus:
         raise CliError(
             f"{bus} is a new custom event bus (event-busv2): re-publishing to it in "
             "per-item order is not supported by dynamodb-fanout yet; see docs/ordered-bus.md"
         )
-    result = Sent()
-    limit = settings.event_size_limit
-    too_large: list[Entry] = []
-    small = _capped(entries, limit, too_large)
-    requests = batching.iter_requests(small, too_large, settings.max_event_bytes)
-    publisher = Publisher(client, bus, settings.max_attempts, concurrency)
-    _merge(result, publisher.publish(requests, Deadline.unlimited()))
-    problems: dict[int, str] = {}
-    if too_large and claim_check is not None:
-        stored = claim_check.store(too_large, limit, Deadline.unlimited())
-        result.calls += stored.calls
-        problems = {entry.record.index: why for entry, why in stored.failed}
-        left = [entry for entry, _ in stored.failed]
-        requests = batching.iter_requests(stored.pointers, left, settings.max_event_bytes)
-        before = set(result.published)
-        _merge(result, publisher.publish(requests, Deadline.unlimited()))
-        result.claim_checked = result.published - before
-        too_large = left
-    for entry in too_large:
-        result.too_large[entry.record.index] = oversize(
-            entry, settings, problems.get(entry.record.index)
-        )
+    config = dataclasses.replace(settings, event_bus_name=bus, publish_concurrency=concurrency)
+    s3 = claim_check.s3 if claim_check is not None else None
+    if s3 is None:
+        config = dataclasses.replace(config, large_event_bucket=None)
+    runtime = build_runtime(config, Clients(client, s3=s3))
+    outcome = runtime.publish(entries)
+    result = Sent(published=set(outcome.published), claim_checked=set(outcome.claim_checked))
+    result.calls = outcome.calls
+    for letter in outcome.letters:
+        if letter.reason == TOO_LARGE:
+            result.too_large[letter.index] = letter
+        else:
+            code, _, message = letter.message.partition(": ")
+            result.failed[letter.index] = (letter.reason, code, message, letter.attempts)
+    for left in outcome.left:  # retryable: out of attempts, or never sent
+        code, _, message = left.why.partition(": ")
+        reason = EXHAUSTED if left.attempts else "Unsent"
+        result.failed[left.envelope.index] = (reason, code, message or left.why, left.attempts)
     return result
 
 
-def _capped(entries: Iterable[Entry], limit: int, too_large: list[Entry]) -> Iterable[Entry]:
-    for entry in entries:
-        if entry.size >= limit:
-            too_large.append(entry)
-        else:
-            yield entry
-
-
-def _merge(result: Sent, outcome: Any) -> None:
-    result.published.update(outcome.published)
-    result.calls += outcome.calls
-    for failure in outcome.failed:
-        result.failed[failure.entry.record.index] = (
-            failure.reason,
-            failure.error_code,
-            failure.message,
-            failure.attempts,
-        )
-    for entry in getattr(outcome, "unsent", ()):  # only with a deadline; kept for completeness
-        result.failed[entry.record.index] = ("Unsent", "Unsent", "not sent", 0)
-
-
-def dead_letter_body(letter: DeadLetter, event_bus: str) -> str:
+def dead_letter_body(letter: DeadLetter, settings: Settings) -> str:
     """The DLQ message body the handler would write for this letter."""
-    return message_for(letter, limits.SQS_DEFAULT_MAX_MESSAGE_BYTES, event_bus).body
+    return message_for(letter, settings.dlq_max_bytes, settings.event_bus_name).body
 
 
 def park(
-    sqs: Any, queue_url: str, event_bus: str, letters: list[DeadLetter]
+    sqs: Any, settings: Settings, letters: list[DeadLetter]
 ) -> tuple[int, list[tuple[DeadLetter, str]]]:
-    """Send dead letters as the handler does: (parked count, what could not be parked)."""
-    queue = DeadLetterQueue(sqs, queue_url, limits.SQS_DEFAULT_MAX_MESSAGE_BYTES, event_bus)
+    """Send dead letters as the handler does, under its DLQ_MAX_BYTES: (parked, not parked)."""
+    queue = DeadLetterQueue(sqs, settings.dlq_url, settings.dlq_max_bytes, settings.event_bus_name)
     sent = queue.send(letters)
     return len(sent.parked), list(sent.unparked)
 
@@ -332,7 +320,7 @@ def run_handler(records: list[dict[str, Any]], settings: Settings, session: Any)
     The handler's metrics line (meant for CloudWatch Logs) is kept off the
     terminal.
     """
-    runtime = build_runtime(settings, session)
+    runtime = build_runtime(settings, session=session)
     with redirect_stdout(io.StringIO()):
         response = process({"Records": records}, None, runtime)
     return [item["itemIdentifier"] for item in response["batchItemFailures"]]

@@ -13,12 +13,13 @@ The interface is the one any transport needs: ``acquire`` before a call,
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 
-from fanout.deadline import Deadline
+from fanout.deadline import CALL_MIN_MS, Deadline
 
 # Before the first throttle nothing is known about the quota: start above the
 # largest default one (10,000 entries/s, "Amazon EventBridge quotas") so an
@@ -80,6 +81,23 @@ class AdaptiveRate:
         if wait_s:
             self._sleep(wait_s)
         return True
+
+    def room(self, deadline: Deadline, wanted: int) -> int:
+        """How many of ``wanted`` entries could still be sent before the deadline at this rate.
+
+        A request larger than this would wait past the deadline for its tokens:
+        the engine sends a smaller one instead of none. The deadline is read
+        only when the bucket does not already hold them.
+        """
+        with self._lock:
+            self._refill(self._clock())
+            if self._tokens >= wanted or not deadline.limited:
+                return wanted
+            tokens, rate = self._tokens, self._rate
+        spare_s = (deadline.call_limit_ms() - CALL_MIN_MS) / 1000
+        if math.isnan(spare_s) or spare_s * rate >= wanted:  # unusable or ample: no limit
+            return wanted
+        return max(0, min(wanted, int(tokens + max(0.0, spare_s) * rate)))
 
     def throttled(self) -> None:
         """AWS throttled a request or entries of it: halve the rate (once per cooldown).

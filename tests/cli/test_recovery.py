@@ -23,7 +23,7 @@ from fanout.claim_check import fetch_full_event
 from localrun.moto_stack import MotoServer
 from tests.cli.conftest import BUS, client, consumer_queue, drain, visible
 from tests.event_schema import assert_valid
-from tests.unit import streams
+from tests.support import streams
 
 FUNCTION = "orders-fanout"
 BUCKET = "orders-large-events"

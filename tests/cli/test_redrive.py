@@ -17,7 +17,7 @@ from dynamodb_fanout.redrive import Redrive
 from localrun.moto_stack import MotoServer
 from tests.cli.conftest import BUS, client, consumer_queue, drain, visible
 from tests.event_schema import assert_valid
-from tests.unit import streams
+from tests.support import streams
 
 BIG = "12345678901234567890123456789012345678"  # 38 digits, more than a float holds
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
