@@ -51,7 +51,7 @@ run "stream_arn_in_another_partition_is_accepted" {
   }
   override_data {
     target = data.aws_region.current
-    values = { name = "cn-north-1" }
+    values = { id = "cn-north-1", name = "cn-north-1" }
   }
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "ReadTheStream"]).Resource == ["arn:aws-cn:dynamodb:cn-north-1:123456789012:table/orders/stream/*"]

@@ -10,6 +10,7 @@ mock_data "aws_caller_identity" {
 
 mock_data "aws_region" {
   defaults = {
+    id   = "eu-west-1"
     name = "eu-west-1"
   }
 }
