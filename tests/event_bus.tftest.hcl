@@ -66,6 +66,26 @@ run "creating_a_bus_needs_a_plain_name" {
   expect_failures = [aws_cloudwatch_event_bus.this]
 }
 
+# The default bus exists in every account, and names starting with "aws." are AWS's own:
+# CreateEventBus refuses both, so the plan does, naming the way out.
+run "creating_the_default_bus_is_refused" {
+  command = plan
+  variables {
+    create_event_bus = true
+    event_bus_name   = "default"
+  }
+  expect_failures = [aws_cloudwatch_event_bus.this]
+}
+
+run "creating_a_bus_named_like_aws_is_refused" {
+  command = plan
+  variables {
+    create_event_bus = true
+    event_bus_name   = "aws.partner"
+  }
+  expect_failures = [aws_cloudwatch_event_bus.this]
+}
+
 run "archive_of_own_events" {
   variables {
     archive = { retention_days = 7 }
