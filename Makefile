@@ -42,11 +42,24 @@ $(eval $(call pip_stage,dev,requirements-dev.txt requirements-demo.txt,-r requir
 
 EVENT ?= examples/events/mixed-batch.json
 
+# The variables a command line may set, as `make help` lists them (lines "#: NAME text"):
+#: EVENT       the stream event `make invoke` runs (default examples/events/mixed-batch.json)
+#: INVOKE_ARGS more options of `make invoke`, e.g. --summary (INVOKE_ARGS=--help lists them)
+#: DEMO_ARGS   options of `make demo`, e.g. --bus-outage (DEMO_ARGS=--help lists them)
+#: BENCH_ARGS  options of `make bench`, e.g. BENCH_ARGS="--write BENCHMARKS.md"
+#: XDIST       pytest-xdist options of each test phase (default "-n 2 --dist loadfile"; "-n 0": one process)
+#: E2E_XDIST   the same for the end-to-end phase (default "-n 3 --dist loadfile")
+#: PYTHON      the Python that creates .venv (default python3; 3.11 or newer)
+#: TF_PROVIDER_MIRROR  a local Terraform provider mirror for `make tfrc` (default /opt/tf-plugins, used when present)
+
 all: test
 
-help: ## List the targets (what a bare `make` does)
+help: ## List the targets and variables (what a bare `make` does)
 	@echo "make TARGET, one of:"
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables, e.g. make invoke EVENT=examples/events/insert.json:"
+	@grep -hE '^#: ' $(MAKEFILE_LIST) | awk '{name = $$2; $$1 = $$2 = ""; sub(/^ +/, ""); printf "  %-19s %s\n", name, $$0}'
 
 $(VENV)/bin/python:
 	@$(STAGE) "create $(VENV) ($$($(PYTHON) --version))" -- $(PYTHON) -m venv $(VENV)
