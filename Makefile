@@ -21,7 +21,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 ZIP := dist/fanout.zip
 LAMBDA_SOURCES := $(shell find lambda_src -name '*.py' 2>/dev/null | sort)
 
-.PHONY: all help venv venv-run tfrc package lint fmt test test-unit test-cli test-module test-e2e release-check demo invoke bench docs clean
+.PHONY: all help venv venv-run tfrc package lint fmt test test-unit test-cli test-module test-e2e release-check release-tags demo invoke bench docs clean
 .DEFAULT_GOAL := help
 
 # Install stages, in the order they are defined: $(call pip_stage,NAME,FILES,PIP ARGS,GROUP)
@@ -139,8 +139,11 @@ test-module: venv ## The module phase: terraform test, validate, checkov, docs (
 test-e2e: venv ## The end-to-end phase: the module applied to moto_server (tests/e2e)
 	$(PYTEST_E2E) $(E2E_TESTS)
 
-release-check: ## The README's ?ref= tag, the CHANGELOG's newest release and __version__ agree; the tag exists
+release-check: ## The docs pin the CHANGELOG's newest release commit (its __version__); the module since is in [Unreleased]
 	$(PYTHON) -m tools.release_check
+
+release-tags: ## Annotated tags vX.Y.Z at the commits the CHANGELOG's releases name (for mirrors; never moves a tag)
+	$(PYTHON) -m tools.release_tags
 
 demo: venv-run package tfrc ## Run the whole fan-out locally on moto (no AWS account)
 	$(PY) -m localrun.demo $(DEMO_ARGS)
