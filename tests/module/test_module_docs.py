@@ -75,3 +75,22 @@ def test_module_uses_only_the_aws_provider() -> None:
         text = path.read_text("utf-8")
         assert not re.search(r'(resource|data)\s+"(archive|null|random|local)_', text), path.name
         assert "aws_iam_role_policy_attachment" not in text, f"managed policy in {path.name}"
+
+
+# Where users get the module: the URL they clone this repository from, which the docs
+# cannot know, so every git URL they show is the same placeholder form.
+GIT_URL = re.compile(r"git(?:::|\+)(?:https|ssh)://([^\s\"'`?@/]+@)?([^\s\"'`?@]+)")
+REPOSITORY = "<host>/<owner>/dynamodb-stream-fanout.git"
+
+
+def test_repository_urls_are_the_placeholder_a_user_fills_in() -> None:
+    pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted(ROOT.glob("docs/*.md"))]
+    pages += sorted(ROOT.glob("examples/*/README.md")) + sorted(ROOT.glob("examples/*/*.tf"))
+    urls = {
+        page.relative_to(ROOT).as_posix(): {m[1] for m in GIT_URL.findall(page.read_text("utf-8"))}
+        for page in pages
+    }
+    assert urls["README.md"] and urls["docs/operations.md"], "the docs show where to get it"
+    wrong = {page: found - {REPOSITORY} for page, found in urls.items() if found - {REPOSITORY}}
+    assert not wrong, wrong
+    assert not any("example.com" in page.read_text("utf-8") for page in pages)
