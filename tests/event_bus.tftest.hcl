@@ -104,6 +104,30 @@ run "archive_of_own_events" {
   }
 }
 
+# 0.1.0 cut "<name>-archive" to 48 characters; later releases shorten it with a hash. A
+# given name keeps such an archive (CHANGELOG.md, Migration from 0.1.0).
+run "archive_keeps_a_given_name" {
+  variables {
+    name    = "orders-of-the-european-subsidiary-in-production"
+    archive = { name = "orders-of-the-european-subsidiary-in-production-", retention_days = 7 }
+  }
+  assert {
+    condition     = aws_cloudwatch_event_archive.this[0].name == "orders-of-the-european-subsidiary-in-production-"
+    error_message = "A given archive name must be used as it is, got ${aws_cloudwatch_event_archive.this[0].name}."
+  }
+}
+
+run "long_archive_name_is_shortened_with_a_hash" {
+  variables {
+    name    = "orders-of-the-european-subsidiary-in-production"
+    archive = {}
+  }
+  assert {
+    condition     = aws_cloudwatch_event_archive.this[0].name == "orders-of-the-european-subsidi-${substr(sha1("orders-of-the-european-subsidiary-in-production"), 0, 8)}-archive"
+    error_message = "Past 48 characters the archive name is shortened with a hash, got ${aws_cloudwatch_event_archive.this[0].name}."
+  }
+}
+
 run "no_archive_by_default" {
   assert {
     condition     = length(aws_cloudwatch_event_archive.this) == 0 && output.archive_arn == null
