@@ -11,8 +11,10 @@ locals {
   # "known after apply" when the table is created in the same root and changes whenever
   # the stream is re-enabled (a new view type gives a new stream label).
   account_id = data.aws_caller_identity.current.account_id
-  region     = data.aws_region.current.name
-  partition  = data.aws_partition.current.partition
+  # `id` is the region's name on provider 5.x and 6.x alike; 6.0 deprecates `name`, and
+  # `region`, which replaces it, does not exist before 6.0.
+  region    = data.aws_region.current.id
+  partition = data.aws_partition.current.partition
 
   # arn:<partition>:dynamodb:<region>:<account>:table/<table>/stream/<label>: the table
   # name is read from it only when neither name nor table_name is given.

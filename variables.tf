@@ -84,8 +84,9 @@ variable "event_bus_kms_key_arn" {
 }
 
 variable "archive" {
-  description = "Optional archive of the events published by this function (they can be replayed later). retention_days = 0 keeps them forever. Null: no archive."
+  description = "Optional archive of the events published by this function (they can be replayed later). retention_days = 0 keeps them forever. name: the archive's name, null: <name>-archive (past 48 characters, its first 30 with a hash of the whole); set it to keep an existing archive of another name, e.g. one created by 0.1.0 (CHANGELOG.md, Migration). Null: no archive."
   type = object({
+    name           = optional(string)
     retention_days = optional(number, 30)
     description    = optional(string, "Changes published by the DynamoDB stream fan-out")
   })
@@ -94,6 +95,11 @@ variable "archive" {
   validation {
     condition     = var.archive == null || try(var.archive.retention_days >= 0 && floor(var.archive.retention_days) == var.archive.retention_days, false)
     error_message = "The archive.retention_days must be a whole number of days >= 0 (0 keeps events indefinitely)."
+  }
+
+  validation {
+    condition     = try(var.archive.name == null, true) || can(regex("^[.\\-_A-Za-z0-9]{1,48}$", var.archive.name))
+    error_message = "The archive.name must be 1-48 characters of A-Z a-z 0-9 . - _ (EventBridge's archive names)."
   }
 }
 

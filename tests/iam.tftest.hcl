@@ -388,7 +388,7 @@ run "long_names_stay_valid_and_unique_per_region" {
   }
   override_data {
     target = data.aws_region.current
-    values = { name = "ap-southeast-1" }
+    values = { id = "ap-southeast-1", name = "ap-southeast-1" }
   }
   assert {
     condition     = aws_iam_role.this[0].name == "a123456789a123456789a123456789a123456789a123456789-ap-s-${substr(sha1("a123456789a123456789a123456789a123456789a123456789-ap-southeast-1"), 0, 8)}"

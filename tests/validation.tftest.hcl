@@ -51,7 +51,7 @@ run "stream_arn_in_another_partition_is_accepted" {
   }
   override_data {
     target = data.aws_region.current
-    values = { name = "cn-north-1" }
+    values = { id = "cn-north-1", name = "cn-north-1" }
   }
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "ReadTheStream"]).Resource == ["arn:aws-cn:dynamodb:cn-north-1:123456789012:table/orders/stream/*"]
@@ -271,6 +271,9 @@ run "rejects_bad_inputs_2" {
 
     # rejects rule pattern not json
     rules = { bad = { event_pattern = "{detail-type: [INSERT]}" } }
+
+    # rejects archive name over 48 characters
+    archive = { name = "a123456789a123456789a123456789a123456789a12345678" }
   }
   expect_failures = [
     var.throttling_alarm_minutes,
@@ -288,6 +291,7 @@ run "rejects_bad_inputs_2" {
     var.maximum_record_age_in_seconds,
     var.filter_criteria_patterns,
     var.rules,
+    var.archive,
   ]
 }
 
@@ -302,11 +306,15 @@ run "rejects_bad_inputs_3" {
 
     # rejects rule pattern json array
     rules = { bad = { event_pattern = "[\"INSERT\"]" } }
+
+    # rejects archive name with a space
+    archive = { name = "orders archive" }
   }
   expect_failures = [
     var.dynamodb_stream_arn,
     var.dlq,
     var.rules,
+    var.archive,
   ]
 }
 

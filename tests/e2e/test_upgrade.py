@@ -4,9 +4,12 @@ One root on moto_server holds one module instance per earlier release, each buil
 that release's commit (`git archive`: the exact files users have), and each with the
 pieces that can lose data on an upgrade: a DLQ and an on-failure queue, a consumer queue
 with a module-written policy, an archive, the event source mapping and, where the release
-has it, the claim-check bucket. After one apply the module sources are switched to the
-working tree with the settings CHANGELOG.md's Migration section documents, and the plan
-must replace nothing stateful, destroy no queue policy, apply, and then re-plan clean.
+has it, the claim-check bucket. One more 0.1.0 instance reads a table whose name is over 43
+characters, which 0.1.0 cut where later releases shorten it with a hash, and keeps an
+archive, whose name 0.1.0 cut to 48 characters. After one apply the module sources are
+switched to the working tree with the settings CHANGELOG.md's Migration section documents,
+and the plan must replace nothing stateful, destroy no queue policy, apply, and then
+re-plan clean.
 
 The previous release (the newest in RELEASES) must upgrade with no change at all until
 the working tree changes the module; then the test names what changes, as CHANGELOG.md's
@@ -28,7 +31,7 @@ import boto3
 import pytest
 
 from localrun.moto_stack import MotoServer, is_alive, moto_server
-from localrun.tf import PLAN_HAS_CHANGES, PLAN_NO_CHANGES
+from localrun.tf import PLAN_HAS_CHANGES
 from tests.e2e.test_real_root import PROVIDER_OVERRIDE, Root, changes, replaced
 from tests.module.conftest import ROOT
 
@@ -52,7 +55,14 @@ MUST_STAY = {
     "aws_iam_role",
     "aws_dynamodb_table",
 }
-INSTANCES = {release: "from_" + release.replace(".", "_") for release in RELEASES}
+# Module instance -> the release it was applied with.
+INSTANCES = {"from_" + release.replace(".", "_"): release for release in RELEASES}
+INSTANCES["from_v0_1_0_long"] = "v0.1.0"
+# Over 43 characters, with capitals: 0.1.0 named everything (the role too) after its first
+# 43 characters; later releases use 34 of them and a hash of the whole name.
+LONG_TABLE = "UpgLedgerEntriesOfTheEuropeanSubsidiaryInProduction"
+LONG_V0_1_0_NAME = LONG_TABLE[:43] + "-fanout"
+LONG_V0_1_0_ARCHIVE = (LONG_V0_1_0_NAME + "-archive")[:48]
 SERVICES = ("cloudwatch", "dynamodb", "events", "iam", "lambda", "logs", "s3", "sqs", "sts")
 
 TABLES = """
@@ -71,13 +81,26 @@ resource "aws_dynamodb_table" "this" {
   }
 }
 
+resource "aws_dynamodb_table" "long" {
+  name             = "<LONG_TABLE>"
+  billing_mode     = "PAY_PER_REQUEST"
+  hash_key         = "pk"
+  stream_enabled   = true
+  stream_view_type = "NEW_AND_OLD_IMAGES"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+}
+
 resource "aws_sqs_queue" "consumer" {
   for_each = toset(["legacy", "orders", "recent"])
 
   name                    = "upg-${each.key}-consumer"
   sqs_managed_sse_enabled = true
 }
-"""
+""".replace("<LONG_TABLE>", LONG_TABLE)
 
 # The release each instance was applied with; `migrated` adds the Migration settings.
 FROM_V0_1_0 = """
@@ -110,6 +133,31 @@ moved {
   to   = module.from_v0_1_0.aws_sqs_queue_policy.target["consumer"]
 }
 """
+
+# A rule and an archive on its own bus (0.1.0's default bus, fanoutBus, is the other
+# instance's): the names that 0.1.0 derived from a long table name.
+FROM_V0_1_0_LONG = """
+module "from_v0_1_0_long" {
+  source = "./modules/from_v0_1_0_long"
+
+  dynamodb_stream_arn = aws_dynamodb_table.long.stream_arn
+  event_bus_name      = "upg-long-bus"
+  rules = {
+    paid = { event_pattern = jsonencode({ "detail-type" = ["MODIFY"] }) }
+  }
+%s}
+"""
+V0_1_0_LONG_ARCHIVE = """
+  archive = { retention_days = 1 }
+"""
+V0_1_0_LONG_MIGRATION = """
+  # CHANGELOG.md, Migration (upgrading from 0.1.0), for a table name over 43 characters
+  # and an archive: the names 0.1.0 gave, computed as that section says.
+  table_name = aws_dynamodb_table.long.name
+  name       = "${substr(replace(aws_dynamodb_table.long.name, ".", "-"), 0, 43)}-fanout"
+  role_name  = "<NAME>"
+  archive    = { retention_days = 1, name = "<ARCHIVE>" }
+""".replace("<NAME>", LONG_V0_1_0_NAME).replace("<ARCHIVE>", LONG_V0_1_0_ARCHIVE)
 
 FROM_V0_2_0 = """
 module "from_v0_2_0" {
@@ -188,7 +236,18 @@ def working_tree_files(into: Path) -> None:
     shutil.copy(ROOT / "dist" / "fanout.zip", into / "dist" / "fanout.zip")
 
 
-def write_root(directory: Path, server: MotoServer, migrated: bool) -> None:
+# docs/module.md, Upgrading: renaming a module block needs a moved block, or every
+# resource of the instance (its DLQ and parked messages too) is destroyed and re-created.
+RENAMED = 'module "recent" {'
+RENAME_MOVED = """
+moved {
+  from = module.from_v0_3_0
+  to   = module.recent
+}
+"""
+
+
+def write_root(directory: Path, server: MotoServer, migrated: bool, renamed: bool = False) -> None:
     endpoints = "\n".join(f'    {s:<10} = "{server.endpoint}"' for s in SERVICES)
     provider = PROVIDER_OVERRIDE.replace(
         "skip_region_validation      = true",
@@ -199,11 +258,14 @@ def write_root(directory: Path, server: MotoServer, migrated: bool) -> None:
             provider % endpoints,
             TABLES,
             FROM_V0_1_0 % (V0_1_0_MIGRATION if migrated else ""),
+            FROM_V0_1_0_LONG % (V0_1_0_LONG_MIGRATION if migrated else V0_1_0_LONG_ARCHIVE),
             FROM_V0_2_0 % (V0_2_0_MIGRATION if migrated else ""),
             FROM_V0_3_0 % (V0_3_0_MIGRATION if migrated else ""),
             V0_1_0_MOVED if migrated else "",
         ]
     )
+    if renamed:
+        text = text.replace('module "from_v0_3_0" {', RENAMED) + RENAME_MOVED
     (directory / "main.tf").write_text(text, encoding="utf-8")
 
 
@@ -229,7 +291,7 @@ def as_aws_would_store_it(directory: Path) -> None:
 
 
 def switch_to_working_tree(directory: Path) -> None:
-    for instance in INSTANCES.values():
+    for instance in INSTANCES:
         module = directory / "modules" / instance
         shutil.rmtree(module)
         working_tree_files(module)
@@ -246,7 +308,7 @@ def server(zips: None, terraform: str) -> Any:
 def upgraded(server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Apply with the releases, switch to the working tree: the plan, and the root."""
     directory = tmp_path_factory.mktemp("upgrade")
-    for release, instance in INSTANCES.items():
+    for instance, release in INSTANCES.items():
         release_files(RELEASES[release], directory / "modules" / instance)
     write_root(directory, server, migrated=False)
     root = Root(directory, {})
@@ -312,7 +374,8 @@ def test_upgrade_from_the_previous_release_changes_only_what_it_adds(
 
 
 def test_the_previous_release_upgrades_with_no_change(upgraded: dict[str, Any]) -> None:
-    previous = INSTANCES[max(RELEASES, key=lambda r: tuple(int(n) for n in r[1:].split(".")))]
+    newest = max(RELEASES, key=lambda r: tuple(int(n) for n in r[1:].split(".")))
+    (previous,) = (instance for instance, release in INSTANCES.items() if release == newest)
     touched = {
         address: actions
         for address, actions in changes(upgraded["plan"]).items()
@@ -326,8 +389,15 @@ def test_upgraded_root_applies_and_replans_clean(
 ) -> None:
     root = upgraded["root"]
     root.apply_saved_plan()  # the plan the tests above read
+    # The re-plan also renames the 0.3.0 instance's module block, with the moved block
+    # docs/module.md shows: its resources move, and nothing anywhere changes.
+    write_root(root.working_dir, server, migrated=True, renamed=True)
+    root.init()  # a module block of a new name is installed again
     plan = root.plan_changes()
-    assert plan.rc == PLAN_NO_CHANGES, f"drift after the upgrade: {changes(plan)}"
+    assert changes(plan) == {}, f"drift after the upgrade: {changes(plan)}"
+    moved = {a for a in plan.actions if a.startswith("module.recent.")}
+    assert "module.recent.aws_sqs_queue.dlq" in moved, sorted(plan.actions)
+    assert not any(a.startswith("module.from_v0_3_0.") for a in plan.actions)
     sqs = client(server, "sqs")
     for table in ("legacy", "orders", "recent"):
         url = sqs.get_queue_url(QueueName=f"upg-{table}-consumer")["QueueUrl"]
@@ -338,6 +408,16 @@ def test_upgraded_root_applies_and_replans_clean(
     positions = {m["FunctionArn"].rsplit(":", 1)[-1]: m["StartingPosition"] for m in mappings}
     assert positions == {
         "upg-legacy-fanout": "LATEST",
+        LONG_V0_1_0_NAME: "LATEST",
         "upg-orders-fanout": "TRIM_HORIZON",
         "upg-recent-fanout": "TRIM_HORIZON",
     }
+    # The long-named instance kept the names 0.1.0 gave it, its archive's included.
+    events = client(server, "events")
+    archive = events.describe_archive(ArchiveName=LONG_V0_1_0_ARCHIVE)
+    assert archive["EventSourceArn"].endswith(":event-bus/upg-long-bus"), archive
+    assert archive["RetentionDays"] == 1
+    rules = {r["Name"] for r in events.list_rules(EventBusName="upg-long-bus")["Rules"]}
+    # EventBridge keeps an archive's own rule, Events-Archive-<archive name>, on the bus.
+    assert rules == {f"{LONG_V0_1_0_NAME}-paid", f"Events-Archive-{LONG_V0_1_0_ARCHIVE}"}
+    assert client(server, "iam").get_role(RoleName=LONG_V0_1_0_NAME)["Role"]["RoleName"]
