@@ -85,7 +85,7 @@ resource "aws_lambda_function" "this" {
   kms_key_arn                    = var.lambda_kms_key_arn
 
   environment {
-    variables = merge(local.environment, local.claim_check_environment, local.max_event_size_environment)
+    variables = merge(local.environment, local.claim_check_environment, local.max_event_size_environment, local.ordered_bus_environment)
   }
 
   tracing_config {

@@ -841,12 +841,24 @@ variable "max_event_size" {
 # ---------------------------------------------------------------------------
 
 variable "ordered_event_bus_arn" {
-  description = "ARN of an existing new custom event bus (arn:<partition>:events:<region>:<account>:event-busv2/<name>/<id>, API eventbridgev2), created outside Terraform. The function then publishes with every item's changes in order (EventGroupId = table + key) and de-duplicated (DeduplicationId = eventID). Needs create_event_bus = false, no event_bus_name, no rules and no archive: subscribers are managed with the bus. Null: the classic bus."
+  description = "ARN of an existing new custom event bus (arn:<partition>:events:<region>:<account>:event-busv2/<name>/<id>, API eventbridgev2), created outside Terraform. The function then publishes with every item's changes in order (EventGroupId = table + a bucket of the item key, see event_groups) and de-duplicated (DeduplicationId = eventID). Needs create_event_bus = false, no event_bus_name, no rules and no archive: subscribers are managed with the bus. Null: the classic bus."
   type        = string
   default     = null
 
   validation {
     condition     = var.ordered_event_bus_arn == null || can(regex("^arn:aws(-[a-z0-9]+)*:events:[a-z][a-z0-9]*(-[a-z0-9]+)*:[0-9]{12}:event-busv2/[A-Za-z0-9][.\\-_A-Za-z0-9]{0,255}/[a-z0-9]{25}$", var.ordered_event_bus_arn))
     error_message = "The ordered_event_bus_arn must be a new custom event bus ARN, arn:<partition>:events:<region>:<account>:event-busv2/<name>/<25-character id> (the EventBusArn that create-event-bus returns), or null."
+  }
+}
+
+variable "event_groups" {
+  description = "On the new custom event bus: how many event groups (EventGroupId) the table's items are hashed into. Every change of an item lands in its item's group, so per-item order is kept; items sharing a group share its order (a change that cannot be delivered holds up its group). AWS asks for bounded group ids and limits each group to 1,500 events plus KB per second; 10,000 keeps both far away for any one table. Changing it moves items to other groups: order across the change is not kept for changes in flight."
+  type        = number
+  default     = 10000
+  nullable    = false
+
+  validation {
+    condition     = var.event_groups >= 1 && var.event_groups <= 1000000 && floor(var.event_groups) == var.event_groups
+    error_message = "The event_groups must be a whole number from 1 to 1000000."
   }
 }

@@ -184,6 +184,9 @@ run "rejects_bad_inputs_1" {
 
     # rejects archive negative retention
     archive = { retention_days = -1 }
+
+    # rejects event groups zero
+    event_groups = 0
   }
   expect_failures = [
     var.rules,
@@ -213,6 +216,7 @@ run "rejects_bad_inputs_1" {
     var.dlq,
     var.batch_size,
     var.maximum_batching_window_in_seconds,
+    var.event_groups,
     var.starting_position,
     var.parallelization_factor,
     var.maximum_retry_attempts,
@@ -274,6 +278,9 @@ run "rejects_bad_inputs_2" {
 
     # rejects archive name over 48 characters
     archive = { name = "a123456789a123456789a123456789a123456789a12345678" }
+
+    # rejects fractional event groups
+    event_groups = 2.5
   }
   expect_failures = [
     var.throttling_alarm_minutes,
@@ -292,6 +299,7 @@ run "rejects_bad_inputs_2" {
     var.filter_criteria_patterns,
     var.rules,
     var.archive,
+    var.event_groups,
   ]
 }
 

@@ -131,7 +131,7 @@ class Pacing(Protocol):
 
     def room(self, deadline: Deadline, wanted: int) -> int: ...
 
-    def throttled(self) -> None: ...
+    def throttled(self, started: float | None = None) -> None: ...
 
     def succeeded(self, entries: int) -> None: ...
 
@@ -163,6 +163,7 @@ class _Sent:
 
     pendings: list[_Pending]
     results: list[Result] | None
+    started: float = 0.0  # the engine's clock when the call was made
 
 
 class _Pool:
@@ -176,9 +177,7 @@ class _Pool:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._tasks: SimpleQueue[tuple[Callable[[Any], Any], Any, SimpleQueue[Any]]] = (
-            SimpleQueue()
-        )
+        self._tasks: SimpleQueue[tuple[Callable[[Any], Any], Any, SimpleQueue[Any]]] = SimpleQueue()
         self._threads = 0
         self._busy = 0
         self._lock = threading.Lock()
@@ -235,17 +234,19 @@ class Delivery:
 
     def call(self, pendings: list[_Pending], deadline: Deadline) -> _Sent:
         """One PutEvents call, started only if the rate and the deadline allow it."""
+        started = self.clock()
         try:
             if not self.rate.acquire(len(pendings), deadline):
                 return _Sent(pendings, None)
             limit_ms = deadline.call_limit_ms()  # after pacing: the wait is spent
             if limit_ms < CALL_MIN_MS:
                 return _Sent(pendings, None)
+            started = self.clock()
             envelopes = [p.envelope for p in pendings]
             results = self.transport.put(envelopes, deadline, limit_ms)
         except Exception as exc:  # every failure is sorted, none escapes
             results = [classify(exc)] * len(pendings)
-        return _Sent(pendings, results)
+        return _Sent(pendings, results, started)
 
 
 class _Run:
@@ -397,7 +398,7 @@ class _Run:
                 self._leave([pending], "")
         rate = self.delivery.rate
         if throttled:
-            rate.throttled()
+            rate.throttled(sent.started)
         if delivered:
             rate.succeeded(delivered)
         if retry:

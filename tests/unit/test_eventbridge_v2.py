@@ -206,7 +206,7 @@ class Pace:
     def per_second(self) -> float:
         return 1.0
 
-    def throttled(self) -> None:
+    def throttled(self, started: float | None = None) -> None:
         self.throttles += 1
 
     def succeeded(self, entries: int) -> None:
