@@ -125,12 +125,15 @@ class ClaimCheck:
         prefix: str,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        owner: str | None = None,
     ) -> None:
         self.s3 = s3
         self.bucket = bucket
         self.prefix = prefix
         self._sleep = sleep
         self._jitter = jitter
+        # ExpectedBucketOwner on every call: S3 refuses (403) a bucket another account owns.
+        self._owner = {"ExpectedBucketOwner": owner} if owner else {}
 
     def store(self, entry: Entry, fits: Callable[[Entry], bool], deadline: Deadline) -> Stored:
         """Put the entry's full event and build its pointer; never raises.
@@ -162,6 +165,7 @@ class ClaimCheck:
                     Key=key,
                     Body=body,
                     ContentType="application/json",
+                    **self._owner,
                 )
                 return Stored(pointer=pointer)
             except Exception as exc:  # sorted by the one error policy
@@ -192,15 +196,22 @@ def pointer_of(entry: Entry) -> dict[str, Any] | None:
     return pointer if isinstance(pointer, dict) else None
 
 
-def fetch_full_event(event: dict[str, Any], s3: Any = None, **json_options: Any) -> dict[str, Any]:
+def fetch_full_event(
+    event: dict[str, Any],
+    s3: Any = None,
+    expected_bucket_owner: str | None = None,
+    **json_options: Any,
+) -> dict[str, Any]:
     """The full event for a delivered event: a pointer's S3 object, any other event as is.
 
     ``event`` is the event as a target receives it (the EventBridge envelope);
     the result is the same envelope with the full ``detail``. ``s3`` is a boto3
     S3 client (one is made when None); the caller needs s3:GetObject on the
-    object. ``json_options`` go to json.loads (e.g. parse_float=decimal.Decimal
-    to keep every digit of large numbers). Raises ``ClaimCheckError`` (and
-    nothing else for a bad pointer or object) when the full event cannot be had.
+    object; ``expected_bucket_owner`` (an account id) makes S3 refuse a bucket of
+    that name owned by anyone else. ``json_options`` go to json.loads (e.g.
+    parse_float=decimal.Decimal to keep every digit of large numbers). Raises
+    ``ClaimCheckError`` (and nothing else for a bad pointer or object) when the full
+    event cannot be had.
     """
     if not is_pointer(event):
         return event
@@ -210,7 +221,8 @@ def fetch_full_event(event: dict[str, Any], s3: Any = None, **json_options: Any)
 
         s3 = boto3.client("s3")
     try:
-        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        owner = {"ExpectedBucketOwner": expected_bucket_owner} if expected_bucket_owner else {}
+        data = s3.get_object(Bucket=bucket, Key=key, **owner)["Body"].read()
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "ClientError")
         raise ClaimCheckError(f"cannot read {uri}: {code}") from exc

@@ -236,6 +236,7 @@ def build_runtime(
                 settings.large_event_prefix,
                 sleep=sleep,
                 jitter=jitter,
+                owner=settings.large_event_bucket_owner,
             )
             if settings.large_event_bucket
             else None

@@ -215,6 +215,19 @@ def test_a_failing_store_is_retried_a_bounded_number_of_times_then_tried_again_l
     assert result.retry and ("SlowDown" in result.retry or "ReadTimeout" in result.retry)
 
 
+def test_every_call_names_the_bucket_owner_and_another_owners_bucket_is_refused() -> None:
+    entry = entry_of(big_modify())
+    s3 = MemoryS3(owner="123456789012")  # S3 answers 403 when the owner is not the expected one
+    other = store(ClaimCheck(s3, BUCKET, PREFIX, owner="210987654321"), entry)
+    assert other.pointer is None and other.problem and "AccessDenied" in other.problem
+    own = store(ClaimCheck(s3, BUCKET, PREFIX, owner="123456789012"), entry).pointer
+    assert own is not None and s3.owners == ["210987654321", "123456789012"]
+    delivered = event_schema.envelope(own.to_api("fanoutBus"))
+    with pytest.raises(ClaimCheckError, match="AccessDenied"):
+        fetch_full_event(delivered, s3, expected_bucket_owner="210987654321")
+    assert fetch_full_event(delivered, s3, expected_bucket_owner="123456789012")["detail"]
+
+
 def test_nothing_is_put_without_time_left() -> None:
     s3 = MemoryS3()
     deadline = Deadline(lambda: 900.0, 1000.0)
@@ -243,8 +256,10 @@ def test_settings_read_the_claim_check_variables() -> None:
             "LARGE_EVENT_BUCKET": "my-bucket",
             "LARGE_EVENT_PREFIX": "claims/",
             "MAX_EVENT_SIZE": "262144",
+            "LARGE_EVENT_BUCKET_OWNER": "123456789012",
         }
     )
+    assert settings.large_event_bucket_owner == "123456789012"
     assert (settings.large_event_bucket, settings.large_event_prefix) == ("my-bucket", "claims/")
     assert settings.event_size_limit == 262144
     capped = Settings.from_env({**env, "MAX_EVENT_SIZE": "900000", "MAX_EVENT_BYTES": "262144"})
@@ -261,6 +276,7 @@ def test_settings_read_the_claim_check_variables() -> None:
         ),
         ("LARGE_EVENT_BUCKET", "My_Bucket", "is not an S3 bucket name"),
         ("LARGE_EVENT_PREFIX", "no-slash", "must be a key prefix ending in '/'"),
+        ("LARGE_EVENT_BUCKET_OWNER", "1234", "is not an AWS account id (12 digits)"),
         ("LARGE_EVENT_PREFIX", "/abs/", "must be a key prefix ending in '/'"),
         ("MAX_EVENT_SIZE", "100", "MAX_EVENT_SIZE='100' must be a whole number from 1024"),
         ("MAX_EVENT_SIZE", "big", "MAX_EVENT_SIZE='big' must be a whole number"),
