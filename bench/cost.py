@@ -74,18 +74,19 @@ def pipes_per_million(event_bytes: int) -> tuple[float, float]:
 def table(
     memory_mb: int,
     invocation_s: float,
-    per_record_s: float,
+    per_record_s: dict[int, float],
     log_bytes: int,
     event_bytes: dict[int, int],
     per_invocation: tuple[int, ...] = (1, 10, 100, 1000),
 ) -> list[Row]:
-    """Rows for each item size (KB -> its event's bytes) and records per invocation."""
+    """Rows for each item size (KB -> its event's bytes, and the time per record of it)
+    and records per invocation."""
     rows = []
     for item_kb, size in event_bytes.items():
         pipes, pipes_plumbing = pipes_per_million(size)
         for records in per_invocation:
             ours, plumbing = ours_per_million(
-                records, size, memory_mb, invocation_s, per_record_s * item_kb, log_bytes
+                records, size, memory_mb, invocation_s, per_record_s[item_kb], log_bytes
             )
             rows.append(Row(item_kb, records, ours, pipes, plumbing, pipes_plumbing))
     return rows

@@ -16,7 +16,7 @@ process, outside the limit), capped at memory/1,769 of one CPU:
 
 The report says which was used.
 
-    python -m bench.lambda_share child URL MEMORY_MB BATCH INVOCATIONS  # the child's side
+    python -m bench.lambda_share child URL MEMORY_MB BATCH INVOCATIONS ITEM_BYTES  # the child
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ def cpu_cgroup(memory_mb: int) -> Iterator[tuple[str, Path | None]]:
                 made.rmdir()
 
 
-def measure(url: str, memory_mb: int, batch: int = 100, invocations: int = 20) -> Share:
+def measure(
+    url: str, memory_mb: int, batch: int = 100, invocations: int = 20, item_bytes: int = 1024
+) -> Share:
     """Records/s of one warm environment at this memory size, against the endpoint at url."""
     with cpu_cgroup(memory_mb) as (kind, tasks):
         env = {**os.environ, "FANOUT_BENCH_TASKS": str(tasks or "")}
@@ -100,6 +102,7 @@ def measure(url: str, memory_mb: int, batch: int = 100, invocations: int = 20) -
                 str(memory_mb),
                 str(batch),
                 str(invocations),
+                str(item_bytes),
             ],
             capture_output=True,
             text=True,
@@ -114,7 +117,7 @@ def measure(url: str, memory_mb: int, batch: int = 100, invocations: int = 20) -
     return Share(memory_mb, records / wall, cpu / records * 1e6, kind)
 
 
-def _child(url: str, memory_mb: int, batch: int, invocations: int) -> None:
+def _child(url: str, memory_mb: int, batch: int, invocations: int, item_bytes: int) -> None:
     tasks = os.environ.get("FANOUT_BENCH_TASKS")
     if tasks:
         Path(tasks).write_text(str(os.getpid()))  # from here on, the CPU share applies
@@ -123,7 +126,7 @@ def _child(url: str, memory_mb: int, batch: int, invocations: int) -> None:
     from fanout import Clients, build_runtime, process  # noqa: PLC0415
 
     runtime = build_runtime(SETTINGS, Clients(events_client(url, SETTINGS.publish_concurrency)))
-    events = [make_batch(batch, 1024) for _ in range(invocations + 1)]
+    events = [make_batch(batch, item_bytes) for _ in range(invocations + 1)]
 
     class Context:
         function_name = "bench"
@@ -147,4 +150,4 @@ def _child(url: str, memory_mb: int, batch: int, invocations: int) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["child"]:
-        _child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+        _child(*sys.argv[2:3], *(int(a) for a in sys.argv[3:7]))
