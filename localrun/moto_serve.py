@@ -14,6 +14,10 @@ lost ("read tcp ...: use of closed network connection"), the SDK takes that for
 a network error and sends the request again, and a create that moto already did
 fails with "already exists" (a delete with "not found"). When the whole response
 arrives with the headers, the client has it all before anything is closed.
+
+"With the headers" means within the client's first read, 4 KiB (net/http's
+read buffer). The provider's answers from moto in the demo and the upgrade test
+are at most 3 KB; a larger one would still be exposed to the client's race.
 """
 
 from __future__ import annotations
