@@ -3,7 +3,9 @@
 moto_server stands in for AWS: Terraform and boto3 talk to it over HTTP on
 127.0.0.1. Each run gets its own server on a free port, so runs never share
 state, and the server is stopped by its own process id when the block exits,
-including on an exception or Ctrl-C, so nothing is left listening.
+including on an exception or Ctrl-C, so nothing is left listening. The server
+is moto's app as ``localrun/moto_serve.py`` serves it, every response sent in
+one piece (why: that module's docstring).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 REGION = "us-east-1"  # moto stamps stream records with us-east-1 whatever the region
 START_TIMEOUT_S = 30.0
@@ -79,14 +81,11 @@ def free_port() -> int:
 
 
 def moto_server_command() -> list[str]:
-    """moto_server from the running interpreter's environment, else from PATH."""
-    local = Path(sys.executable).parent / "moto_server"
-    if local.exists():
-        return [str(local)]
-    found = shutil.which("moto_server")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "moto.server"]
+    """moto_server as ``localrun/moto_serve.py`` runs it: each response in one send.
+
+    The running interpreter's moto, run from the repository root (``cwd=REPO_ROOT``).
+    """
+    return [sys.executable, "-m", "localrun.moto_serve"]
 
 
 def is_alive(pid: int) -> bool:
@@ -172,6 +171,7 @@ def moto_server(log_dir: Path | None = None, attempts: int = 3) -> Iterator[Moto
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                cwd=REPO_ROOT,
                 start_new_session=True,
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
             )
