@@ -200,9 +200,9 @@ variable "architecture" {
 }
 
 variable "memory_size" {
-  description = "Memory of the function in MB (CPU scales with it)."
+  description = "Memory of the function in MB. Lambda gives CPU in proportion (1,769 MB is one vCPU), and the fan-out is bound by CPU: at 1024 MB one invocation of full batches publishes over 2,000 records/s (twice what a DynamoDB partition can write), and a change costs about the same at any size, because more CPU makes it that much shorter (BENCHMARKS.md). A quiet table (one change per invocation) pays for the time of its small invocations: see docs/module.md, What it costs."
   type        = number
-  default     = 256
+  default     = 1024
   nullable    = false
 
   validation {
@@ -413,9 +413,9 @@ variable "event_source_mapping_enabled" {
 }
 
 variable "batch_size" {
-  description = "Largest number of stream records per invocation."
+  description = "Largest number of stream records per invocation. A shard behind gets large batches, which one invocation sends in fewer, concurrent rounds (PUBLISH_CONCURRENCY follows it); a quiet one gets what has arrived."
   type        = number
-  default     = 100
+  default     = 1000
   nullable    = false
 
   validation {

@@ -22,6 +22,7 @@ The report says which was used.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -125,7 +126,9 @@ def _child(url: str, memory_mb: int, batch: int, invocations: int, item_bytes: i
     from bench.workload import batch as make_batch  # noqa: PLC0415
     from fanout import Clients, build_runtime, process  # noqa: PLC0415
 
-    runtime = build_runtime(SETTINGS, Clients(events_client(url, SETTINGS.publish_concurrency)))
+    # PUBLISH_CONCURRENCY as the module sets it: enough for a batch in one round, at most 32
+    settings = dataclasses.replace(SETTINGS, publish_concurrency=min(32, -(-batch // 10)))
+    runtime = build_runtime(settings, Clients(events_client(url, settings.publish_concurrency)))
     events = [make_batch(batch, item_bytes) for _ in range(invocations + 1)]
 
     class Context:

@@ -69,6 +69,10 @@ run "function_defaults" {
     error_message = "Without reserved_concurrent_executions the function must be unreserved (-1)."
   }
   assert {
+    condition     = aws_lambda_function.this.memory_size == 1024 && aws_lambda_function.this.timeout == 60
+    error_message = "The function must default to 1024 MB (the CPU that publishes 2,000 records/s) and 60 s."
+  }
+  assert {
     condition     = aws_cloudwatch_log_group.this.retention_in_days == 30 && aws_cloudwatch_log_group.this.kms_key_id == null
     error_message = "Log retention must default to 30 days without a KMS key."
   }
@@ -100,7 +104,7 @@ run "environment_is_wired" {
       aws_lambda_function.this.environment[0].variables.MAX_ATTEMPTS == "3" &&
       aws_lambda_function.this.environment[0].variables.DETAIL_FORMAT == "plain" &&
       aws_lambda_function.this.environment[0].variables.MAX_EVENT_BYTES == "1048576" &&
-      aws_lambda_function.this.environment[0].variables.PUBLISH_CONCURRENCY == "10" &&
+      aws_lambda_function.this.environment[0].variables.PUBLISH_CONCURRENCY == "32" &&
       aws_lambda_function.this.environment[0].variables.LOG_LEVEL == "INFO"
     )
     error_message = "Handler settings must have their documented defaults."
@@ -208,7 +212,7 @@ run "event_source_mapping_defaults" {
   }
   assert {
     condition = (
-      aws_lambda_event_source_mapping.this[0].batch_size == 100 &&
+      aws_lambda_event_source_mapping.this[0].batch_size == 1000 &&
       aws_lambda_event_source_mapping.this[0].starting_position == "TRIM_HORIZON" &&
       aws_lambda_event_source_mapping.this[0].parallelization_factor == 1 &&
       aws_lambda_event_source_mapping.this[0].bisect_batch_on_function_error == true &&
