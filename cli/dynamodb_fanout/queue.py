@@ -18,6 +18,9 @@ from dynamodb_fanout.aws import visible_messages
 from dynamodb_fanout.errors import error_code
 
 HOLD_S = 120  # how long a received message stays invisible while a pass holds it
+# A pass that reads every message before it publishes (to publish in stream order)
+# holds them longer; they are released at once when it ends, normally or not.
+PASS_HOLD_S = 900
 BATCH = 10  # SQS ReceiveMessage / DeleteMessageBatch / ChangeMessageVisibilityBatch maximum
 EMPTY_RECEIVES_TO_STOP = 2  # SQS may answer empty while messages exist
 
