@@ -3,10 +3,12 @@ installed command publishes only what the function would publish for its own tab
 
 The wheel carries the CLI and the handler's package and depends on boto3
 only. Installed, its backfill puts a table's 60 items on the bus with every
-digit of their 38-digit numbers; its redrive recovers the function's own
-parked changes and leaves, with a line and exit status 1, a forged DLQ
-message naming another table, bus and source. One environment serves every
-test of this file (installing costs tens of seconds).
+digit of their 38-digit numbers; its redrive and replay recover the
+function's own parked changes and failed batches, and leave, with a line and
+exit status 1, what another table or another function put in the function's
+queues or bucket: a forged DLQ message naming another table, bus and source,
+another function's on-failure batches and S3 objects. One environment serves
+every test of this file (installing costs tens of seconds).
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from typing import Any
 
 import pytest
 
+from dynamodb_fanout.stream_reader import to_lambda_record
 from localrun.moto_stack import DUMMY_CREDENTIALS
 from tests.cli.conftest import (
+    ACCOUNT,
     BUS,
     FUNCTION,
     REGION,
@@ -39,10 +43,13 @@ from tests.cli.conftest import (
     visible,
 )
 from tests.cli.test_backfill import TABLE, amount, table_with_items
+from tests.cli.test_replay import on_failure, stream_with_changes
 from tests.support import streams
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = "dynamodb.Orders"  # the function's EVENT_SOURCE, as the module sets it
+THEIRS = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:payments-fanout"
+FAILED_BATCHES = "orders-failed-batches"
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +185,96 @@ def test_redrive_republishes_only_the_functions_own_changes(
     assert [e["detail"]["redriveOf"]["eventID"] for e in current] == ["event-9"]
     assert drain(moto, theirs) == []
     assert visible(moto, url) == 1  # the foreign message stays, untouched
+
+
+def _object(batch: str, records: list[dict[str, Any]]) -> bytes:
+    """An S3 on-failure destination object: the SQS document plus the invocation's records."""
+    document = json.loads(batch)
+    document["payload"] = json.dumps({"Records": records})
+    return json.dumps(document).encode()
+
+
+def test_replay_recovers_the_functions_batches_only(moto, recorder, installed, tmp_path) -> None:
+    orders, shard, records = stream_with_changes(moto, 3, "Orders")
+    payments, their_shard, read = stream_with_changes(moto, 2, "Payments")
+    their_records = [to_lambda_record(r, payments) for r in read]
+    sqs = client(moto, "sqs")
+    url = dlq(moto)
+    queue = sqs.create_queue(QueueName="orders-on-failure")["QueueUrl"]
+    for body in (
+        on_failure(orders, shard, records[0], records[2], 3),  # the function's own
+        on_failure(payments, their_shard, their_records[0], their_records[1], 2, THEIRS),
+        on_failure(payments, their_shard, their_records[0], their_records[1], 2),  # its stream?
+    ):
+        sqs.send_message(QueueUrl=queue, MessageBody=body)
+    consumer = consumer_queue(moto, pattern={"source": [{"prefix": ""}]})
+    deploy(moto, orders, EVENT_BUS_NAME=BUS, DLQ_URL=url, EVENT_SOURCE=SOURCE)
+    (mapping,) = client(moto, "lambda").list_event_source_mappings(FunctionName=FUNCTION)[
+        "EventSourceMappings"
+    ]
+    # Past the stream's 24 hours, the S3 destination still holds a batch with its records.
+    s3 = client(moto, "s3")
+    s3.create_bucket(Bucket=FAILED_BATCHES)
+    kept = [of_stream([streams.insert(i)], orders)[0] for i in (100, 101)]
+    prefix = f"aws/lambda/{mapping['UUID']}/{shard}/2026/11/26/"
+    objects = {
+        "ours": (on_failure(orders, shard, kept[0], kept[1], 2), kept),
+        "theirs": (on_failure(payments, their_shard, *their_records, 2, THEIRS), their_records),
+        "forged": (on_failure(orders, shard, kept[0], kept[1], 2), their_records),
+    }
+    for name, (batch, payload) in objects.items():
+        key = f"{prefix}2026-11-26T23.00.00-{name}"
+        s3.put_object(Bucket=FAILED_BATCHES, Key=key, Body=_object(batch, payload))
+    as_operator = ("--function", FUNCTION)
+
+    ran = operator(
+        installed, recorder.endpoint, "replay", "--on-failure-queue", queue, *as_operator,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "replayed 3 records from 1 failed batches" in ran.stdout
+    assert f"left 1: another function's batch: requestContext.functionArn {THEIRS} (" in ran.stdout
+    assert f"left 1: another table's batch: {table_arn(payments)} (" in ran.stdout
+    assert visible(moto, queue) == 2
+
+    recorder.requests.clear()
+    from_s3 = operator(
+        installed, recorder.endpoint, "replay", "--on-failure-bucket", f"s3://{FAILED_BATCHES}",
+        *as_operator, "--json", cwd=tmp_path,
+    )  # fmt: skip
+    assert from_s3.returncode == 1, from_s3.stdout + from_s3.stderr
+    summary = json.loads(from_s3.stdout)
+    assert (summary["records"], summary["batches_replayed"], summary["left"]) == (2, 1, 2)
+    assert {n["why"].split(":")[0] for n in summary["notes"]} == {
+        "another function's batch",
+        "payload does not match its batch",
+    }
+    assert recorder.s3() and all(
+        r.headers.get("x-amz-expected-bucket-owner") == ACCOUNT for r in recorder.s3()
+    )
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=FAILED_BATCHES)["Contents"]}
+    ours = f"{prefix}2026-11-26T23.00.00-ours"
+    assert ours in keys and f"dynamodb-fanout/replayed/{ours}" in keys  # kept, and marked
+
+    again = operator(
+        installed, recorder.endpoint, "replay", "--on-failure-bucket", FAILED_BATCHES,
+        *as_operator, cwd=tmp_path,
+    )  # fmt: skip
+    assert again.returncode == 1
+    assert "replayed 0 records" in again.stdout
+    assert "already replayed (a marker under dynamodb-fanout/replayed/): 1" in again.stdout
+
+    events = drain(moto, consumer)
+    assert sorted(e["detail"]["eventID"] for e in events) == sorted(
+        [r["eventID"] for r in records] + ["event-100", "event-101"]
+    )
+    assert {e["source"] for e in events} == {SOURCE}
+    assert {e["detail"]["tableName"] for e in events} == {"Orders"}
+
+    other = operator(
+        installed, recorder.endpoint, "backfill", "--table", "Payments", *as_operator,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert other.returncode == 2
+    assert f"table {table_arn(payments)} is not the function's" in other.stderr
+    assert drain(moto, consumer) == []

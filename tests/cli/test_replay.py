@@ -123,6 +123,7 @@ def test_expected_failures_are_one_line(moto, cli) -> None:
             ["--on-failure-queue", failures, "--event-bus", BUS, "--dlq-url", "x"],
             "not an SQS queue",
         ),
+        (["--on-failure-bucket", "s3://", "--event-bus", BUS, "--dlq-url", dlq], "not a bucket"),
         (["--on-failure-queue", failures, "--event-bus", BUS, "--dlq-url", dlq], "whose records"),
     ]:
         ran = cli("replay", *args, *(stream if says != "whose records" else []))

@@ -12,7 +12,7 @@ from dynamodb_fanout.main import main
     [
         ([], "the following arguments are required: COMMAND"),
         (["backfill"], "required: --table"),
-        (["replay", "--queue-url", "x"], "required: --on-failure-queue"),
+        (["replay", "--queue-url", "x"], "one of the arguments --on-failure-queue"),
         (["redrive", "--dlq-url", "x"], "required: --queue-url"),
         (["check-pattern", "--pattern", "{}", "--records", "y"], "unrecognized arguments"),
         (["backfill", "--table", "t", "--event-bus", "b", "--segments", "0"], "at least 1"),
