@@ -137,9 +137,10 @@ def test_redrive_republishes_only_the_functions_own_changes(
 ) -> None:
     orders = table_with_stream(moto, "Orders")
     payments = table_with_stream(moto, "Payments")
-    client(moto, "dynamodb").put_item(
-        TableName="Orders", Item={"pk": {"S": "order-9"}, "status": {"S": "PAID"}}
-    )
+    for table in ("Orders", "Payments"):  # the items --from-table may find
+        client(moto, "dynamodb").put_item(
+            TableName=table, Item={"pk": {"S": "order-9"}, "status": {"S": "PAID"}}
+        )
     url = dlq(moto)
     sqs = client(moto, "sqs")
     # The function's own changes, parked by the handler on every rung of its DLQ body:
@@ -160,6 +161,8 @@ def test_redrive_republishes_only_the_functions_own_changes(
         event_bus_name="paymentsBus", event_source="dynamodb.Payments",
     )  # fmt: skip
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps(foreign))
+    cut = _body(moto, of_stream([large], payments), max_event_bytes=200_000)  # --from-table?
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(cut))
     ours = consumer_queue(moto, pattern={"source": [{"prefix": ""}]})
     theirs = consumer_queue(moto, bus="paymentsBus", pattern={"source": [{"prefix": ""}]})
     deploy(moto, orders, EVENT_BUS_NAME=BUS, DLQ_URL=url, EVENT_SOURCE=SOURCE)
@@ -170,7 +173,7 @@ def test_redrive_republishes_only_the_functions_own_changes(
         "--from-table", cwd=tmp_path,
     )  # fmt: skip
     assert ran.returncode == 1, ran.stdout + ran.stderr
-    assert f"left 1: another table's record: {table_arn(payments)} (" in ran.stdout
+    assert f"left 2: another table's record: {table_arn(payments)} (e.g. " in ran.stdout
     assert "re-published 5 (EventTooLarge 1, PutEventsRejected 4)" in ran.stdout
     assert "noted 1: the stored event differed in Source; the event rebuilt" in ran.stdout
     assert f"noted 1: parked for bus paymentsBus; sent to {BUS}" in ran.stdout
@@ -184,7 +187,7 @@ def test_redrive_republishes_only_the_functions_own_changes(
     }  # fmt: skip
     assert [e["detail"]["redriveOf"]["eventID"] for e in current] == ["event-9"]
     assert drain(moto, theirs) == []
-    assert visible(moto, url) == 1  # the foreign message stays, untouched
+    assert visible(moto, url) == 2  # the foreign messages stay, untouched
 
 
 def _object(batch: str, records: list[dict[str, Any]]) -> bytes:
