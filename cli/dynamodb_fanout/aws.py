@@ -18,13 +18,15 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
 from dynamodb_fanout.errors import CliError, error_code
-from fanout import Clients, Runtime, Settings, build_runtime, client_config
+
+if TYPE_CHECKING:  # the local run imports this module without the handler's package
+    from fanout import Runtime, Settings
 
 # https://sqs.<region>.amazonaws.com/<account>/<name>, the legacy
 # https://<region>.queue.amazonaws.com/…, and any endpoint's http://host/<account>/<name>.
@@ -195,6 +197,8 @@ def runtime_for(aws: Aws, settings: Settings, owner: str | None = None) -> Runti
     --endpoint-url; the DLQ client is made when the settings name a DLQ, the
     S3 client (bucket owned by ``owner``) when they name a claim-check bucket.
     """
+    from fanout import Clients, build_runtime, client_config  # noqa: PLC0415 - see the top
+
     service = "eventbridgev2" if settings.ordered else "events"
     config = client_config(settings.publish_concurrency).merge(PUBLISH_TIMEOUTS)
     bus = aws.client(service, settings.event_bus_region, config, purpose="publish")
