@@ -571,7 +571,7 @@ def report(
             lines.append(f"  run again with --checkpoint {args.checkpoint} to resume")
     document = {
         "command": "backfill",
-        "settings": resolved.describe(),
+        "settings": resolved.describe().removeprefix("settings: "),
         "table": table.arn,
         "bus": bus,
         "detail_type": args.detail_type,

@@ -459,9 +459,9 @@ def _unsent(why: str, ordered: bool) -> str:
 
 
 def _counting(entries: Iterable[Entry], progress: Progress) -> Iterator[Entry]:
-    """The entries as the engine takes them, counted as sending in the progress line."""
+    """The entries as the engine takes them, counted as sent in the progress line."""
     for entry in entries:
-        progress.add(0, sending=1)
+        progress.add(0, sent=1)
         yield entry
 
 
@@ -580,8 +580,8 @@ def run(aws: Aws, args: argparse.Namespace) -> int:
     )
     header = {
         "queue": url,
-        "settings": resolved.describe(),
-        "records_of": scope.describe(),
+        "settings": resolved.describe().removeprefix("settings: "),
+        "records_of": scope.describe().removeprefix("records of: "),
         "bus": bus,
     }
     emit(args, summary_document(summary, header, args.dry_run), lines)

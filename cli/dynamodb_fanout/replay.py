@@ -343,6 +343,7 @@ class Replay:
     def _pass(self, runtime: Runtime, progress: Progress) -> None:
         batches = self.source.collect(self.args.limit, self.leave)
         mine = [failed for failed in batches if self.judge(failed)]
+        progress.add(len(batches) - len(mine))  # left: not the function's
         for failed in sorted(mine, key=lambda f: f.order):
             try:
                 self.one(runtime, failed)
@@ -517,8 +518,8 @@ def run(aws: Aws, args: argparse.Namespace) -> int:
         lines.append(f"not released {summary.release_failed} (visible again when their hold ends)")
     document = {
         "command": "replay",
-        "settings": resolved.describe(),
-        "records_of": scope.describe(),
+        "settings": resolved.describe().removeprefix("settings: "),
+        "records_of": scope.describe().removeprefix("records of: "),
         "from": source.what,
         "dry_run": args.dry_run,
         "records": summary.records,
