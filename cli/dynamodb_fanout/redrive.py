@@ -238,11 +238,17 @@ class Redrive:
         self.backfill_detail_type = backfill_detail_type
         self.quiet = quiet
         self.summary = Summary()
+        self.bus_problem = ""
         self._run_id = uuid.uuid4().hex[:12]
 
     def run(self) -> Summary:
         depth = self.queue.depth()  # a queue that does not exist fails here, before anything
-        require_bus(self.aws, self.settings)  # as does a bus that does not exist
+        try:
+            require_bus(self.aws, self.settings)  # as does a bus that does not exist ...
+        except CliError as exc:
+            if not self.dry_run:
+                raise
+            self.bus_problem = str(exc)  # ... but a dry run still says what it would do
         owner = self.resolved.function.account if self.resolved.function else None
         runtime = runtime_for(self.aws, self.settings, owner)
         progress = Progress("redrive", depth or None, enabled=not self.quiet)
@@ -405,6 +411,9 @@ class Redrive:
     def _would(self, items: list[_Ready]) -> None:
         cap = self.settings.event_size_limit
         for item in items:
+            if self.bus_problem:
+                self.summary.notes.add("left", self.bus_problem, item.example)
+                continue
             if item.entry.size >= cap and not self.settings.large_event_bucket:
                 self.summary.notes.add(
                     "left",
