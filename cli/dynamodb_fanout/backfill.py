@@ -24,6 +24,7 @@ import hashlib
 import itertools
 import json
 import os
+import sys
 import threading
 import time
 import uuid
@@ -522,7 +523,9 @@ def run(aws: Aws, args: argparse.Namespace) -> int:
         visible_messages(aws.client("sqs", region_of_queue(url)), url)
     checkpoint = Checkpoint.open(args.checkpoint, table.arn, args.segments)
     if all(checkpoint.start(s) == DONE for s in range(args.segments)):
-        print(f"every segment is already done in {args.checkpoint}; delete it to start over")
+        said = f"every segment is already done in {args.checkpoint}; delete it to start over"
+        document = {"command": "backfill", "table": table.arn, "already_done": said}
+        emit(args, {**document, "exit_status": EXIT_OK}, [said])
         return EXIT_OK
     owner = resolved.function.account if resolved.function else None
     backfill = Backfill(aws, args, table, checkpoint, runtime_for(aws, settings, owner))
@@ -531,7 +534,10 @@ def run(aws: Aws, args: argparse.Namespace) -> int:
         backfill.run()
     except KeyboardInterrupt:
         if args.checkpoint:
-            print(f"interrupted; run again with --checkpoint {args.checkpoint} to resume")
+            print(
+                f"interrupted; run again with --checkpoint {args.checkpoint} to resume",
+                file=sys.stderr,
+            )
         raise
     elapsed = time.monotonic() - started
     return report(args, resolved, table, backfill, elapsed)

@@ -85,6 +85,8 @@ def test_a_checkpoint_resumes_where_the_run_stopped(
 
     again = cli(*args, "--checkpoint", str(checkpoint))
     assert again.status == 0 and "already done" in again.out
+    as_json = cli(*args, "--checkpoint", str(checkpoint), "--json")
+    assert "already done" in json.loads(as_json.out)["already_done"]  # one JSON document
     other = cli(*args[:5], "--segments", "2", "--checkpoint", str(checkpoint))
     assert other.status == 2 and "with 1 segments" in other.err
 
