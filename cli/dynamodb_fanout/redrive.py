@@ -385,8 +385,8 @@ class Redrive:
         dynamodb = self.aws.client("dynamodb", table.region)
         ddb_keys = record.raw["dynamodb"]["Keys"]
         try:
-            item = dynamodb.get_item(
-                TableName=table.table_name, Key=ddb_keys, ConsistentRead=True
+            item = dynamodb.get_item(  # by ARN: that account's table, not one of its name
+                TableName=table.table_arn, Key=ddb_keys, ConsistentRead=True
             ).get("Item")
         except Exception as exc:
             raise _Left(f"{reason}, GetItem failed", f"{keys}: {_why(exc)}") from None
