@@ -56,7 +56,6 @@ from dynamodb_fanout.queue import PASS_HOLD_S, Queue
 from dynamodb_fanout.report import Notes, add_output_options, emit
 from fanout import (
     MALFORMED,
-    POINTER_FIELD,
     TOO_LARGE,
     Entry,
     MalformedRecord,
@@ -66,6 +65,7 @@ from fanout import (
     StreamRecord,
     convert,
     decode,
+    is_pointer,
     iso_utc,
     read_message,
 )
@@ -167,10 +167,10 @@ def _exact(text: Any) -> Any:
         return None
 
 
-def is_pointer(stored: Any) -> bool:
-    """Whether a stored event is a claim-check pointer event."""
+def stored_pointer(stored: Any) -> bool:
+    """Whether a stored PutEvents entry is a claim-check pointer event."""
     detail = _exact(stored.get("Detail")) if isinstance(stored, dict) else None
-    return isinstance(detail, dict) and isinstance(detail.get(POINTER_FIELD), dict)
+    return is_pointer({"detail": detail})
 
 
 def differences(stored: Any, entry: Entry) -> tuple[str, ...]:
@@ -192,7 +192,7 @@ def differences(stored: Any, entry: Entry) -> tuple[str, ...]:
         if stored.get(name) != value:
             out.append(name)
     detail, rebuilt = _exact(stored.get("Detail")), _exact(entry.detail)
-    if is_pointer(stored):
+    if stored_pointer(stored):
         same = all(detail.get(k) == rebuilt.get(k) for k in _IDENTITY)
     else:
         same = detail == rebuilt
@@ -334,7 +334,7 @@ class Redrive:
         if is_backfill_record(parked.record):
             entry = with_detail(entry, self.backfill_detail_type)
         stored = parked.event
-        large = parked.reason == TOO_LARGE or is_pointer(stored)
+        large = parked.reason == TOO_LARGE or stored_pointer(stored)
         if large and not self.resolved.cap_known:
             raise _Left(
                 "too large for the function once; its size cap is unknown: pass --function "
