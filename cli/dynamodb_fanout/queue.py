@@ -27,11 +27,11 @@ EMPTY_RECEIVES_TO_STOP = 2  # SQS may answer empty while messages exist
 
 @dataclass
 class QueueCounts:
-    """Deletes and releases that SQS did not confirm, with the last error of each kind."""
+    """Deletes and releases that SQS did not confirm, and why: (what, why, message id or '')."""
 
     delete_failed: int = 0
     release_failed: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 class Queue:
@@ -116,7 +116,7 @@ class Queue:
                 else:
                     failed.append((message, errors.get(str(i), "not confirmed")))
         self.counts.delete_failed += len(failed)
-        self.counts.errors += [f"delete {m['MessageId']}: {why}" for m, why in failed]
+        self.counts.errors += [("not deleted", why, m["MessageId"]) for m, why in failed]
         return failed
 
     def release(self, receipts: list[str]) -> None:
@@ -143,7 +143,7 @@ class Queue:
                 failed = len(response.get("Failed") or [])
             except Exception as exc:
                 failed = len(chunk)
-                self.counts.errors.append(f"release: {error_code(exc) or exc}")
+                self.counts.errors.append(("not released", error_code(exc) or str(exc), ""))
             self.counts.release_failed += failed
 
     @contextmanager

@@ -266,8 +266,8 @@ class Redrive:
             counts = self.queue.counts
             self.summary.delete_failed = counts.delete_failed
             self.summary.release_failed = counts.release_failed
-            for error in counts.errors:
-                self.summary.notes.add("not deleted or released", error)
+            for kind, why, message_id in counts.errors:
+                self.summary.notes.add(kind, why, message_id)
         return self.summary
 
     # --- reading and judging ---------------------------------------------------------------
@@ -497,7 +497,7 @@ def summary_lines(summary: Summary, header: list[str], dry_run: bool) -> list[st
             f"not deleted after publishing {summary.delete_failed} (they will be seen again); "
             f"not released {summary.release_failed} (visible again when their hold ends)"
         )
-    lines += [f"  {line}" for line in summary.notes.lines(("noted", "not deleted or released"))]
+    lines += [f"  {line}" for line in summary.notes.lines(("noted", "not deleted", "not released"))]
     return lines
 
 
