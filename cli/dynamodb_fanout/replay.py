@@ -396,7 +396,7 @@ class Replay:
             self.held.add(batch.stream_arn)
             self.leave(
                 failed.name,
-                "the handler reported records back (neither published nor parked)",
+                "the handler reported records back (from the first neither published nor parked)",
                 f"{where}: {reported}",
             )
             return
@@ -404,13 +404,14 @@ class Replay:
             self.leave(failed.name, "partly reachable", f"{where}: {problem}")
             return
         if isinstance(self.source, QueueSource):
-            not_done = self.source.done(failed)
+            not_done, kind = self.source.done(failed), "replayed, but not deleted"
         else:
             function = self.scope.function_arn
             not_done = self.source.done(failed, len(records), function)
+            kind = "replayed, but its marker not written"
         if not_done:
             self.summary.done_failed += 1
-            self.summary.notes.add("replayed, but not marked done", not_done, failed.name)
+            self.summary.notes.add(kind, not_done, failed.name)
             return
         self.summary.replayed += 1
 
@@ -510,7 +511,8 @@ def run(aws: Aws, args: argparse.Namespace) -> int:
         lines.append(f"already replayed (a marker under {MARKER_PREFIX}): {summary.skipped}")
     if summary.reported_back:
         lines.append(
-            f"reported back by the handler (neither published nor parked): {summary.reported_back}"
+            "reported back by the handler (from the first record neither published nor "
+            f"parked): {summary.reported_back}"
         )
     lines.append(f"left {summary.left}")
     lines += [f"  {line}" for line in summary.notes.lines()]
