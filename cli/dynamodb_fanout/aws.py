@@ -195,7 +195,9 @@ def runtime_for(aws: Aws, settings: Settings, owner: str | None = None) -> Runti
     The bus client is ``eventbridgev2`` for an event-busv2 ARN, ``events``
     otherwise, in the bus's region (an ARN's own, else the default), at
     --endpoint-url; the DLQ client is made when the settings name a DLQ, the
-    S3 client (bucket owned by ``owner``) when they name a claim-check bucket.
+    S3 client when they name a claim-check bucket, expecting it to be owned by
+    LARGE_EVENT_BUCKET_OWNER, else by ``owner`` (the function's account), else by
+    the caller's.
     """
     from fanout import Clients, build_runtime, client_config  # noqa: PLC0415 - see the top
 
@@ -204,6 +206,6 @@ def runtime_for(aws: Aws, settings: Settings, owner: str | None = None) -> Runti
     bus = aws.client(service, settings.event_bus_region, config, purpose="publish")
     sqs = aws.client("sqs", region_of_queue(settings.dlq_url)) if settings.dlq_url else None
     s3 = None
-    if settings.large_event_bucket:
-        s3 = aws.s3(owner or aws.account_id())
+    if settings.large_event_bucket:  # the function's LARGE_EVENT_BUCKET_OWNER, else its account
+        s3 = aws.s3(settings.large_event_bucket_owner or owner or aws.account_id())
     return build_runtime(settings, Clients(bus=bus, sqs=sqs, s3=s3))

@@ -51,7 +51,9 @@ def run(aws: Any, args: argparse.Namespace) -> int:
         owner = aws.account_id()
     s3 = aws.s3(owner)  # the bucket must be the publisher's: ExpectedBucketOwner on every call
     try:
-        full = fetch_full_event(event, s3, parse_float=number, parse_int=number)
+        full = fetch_full_event(
+            event, s3, expected_bucket_owner=owner, parse_float=number, parse_int=number
+        )
     except ClaimCheckError as exc:
         raise CliError(str(exc)) from None
     print(to_json(full))
