@@ -419,6 +419,9 @@ def redrive_parked(
     command = [sys.executable, "-m", "dynamodb_fanout", "--endpoint-url", stack.server.endpoint]
     redrive = ["redrive", "--queue-url", deployment.outputs["dlq_url"]]
     redrive += ["--function", deployment.outputs["function_name"]]  # built as the function does
+    # The local root has no event source mapping (moto cannot run the function), so the
+    # stream whose records the function publishes is named, as an operator would.
+    redrive += ["--stream-arn", deployment.outputs["stream_arn"]]
     command += redrive
     progress("dynamodb-fanout " + " ".join(redrive))
     code_path = os.pathsep.join(str(REPO_ROOT / d) for d in ("cli", "lambda_src"))

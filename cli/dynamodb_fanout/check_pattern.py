@@ -22,9 +22,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dynamodb_fanout import pipeline
+from dynamodb_fanout.arguments import HelpFormatter
 from dynamodb_fanout.aws import Aws
 from dynamodb_fanout.errors import EXIT_INCOMPLETE, EXIT_OK, CliError, error_code
+from fanout import Entry, MalformedRecord, Settings, convert, decode
 
 REPO_SAMPLES = Path(__file__).resolve().parents[2] / "examples" / "events"
 
@@ -34,7 +35,7 @@ class Sample:
     """One record of a sample file, converted (or why it could not be)."""
 
     label: str
-    entry: pipeline.Entry | None
+    entry: Entry | None
     problem: str = ""
     matched: bool = False
 
@@ -75,7 +76,7 @@ def sample_files(paths: list[Path] | None) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def samples(files: list[tuple[str, str]], settings: Any) -> list[Sample]:
+def samples(files: list[tuple[str, str]], settings: Settings) -> list[Sample]:
     out: list[Sample] = []
     for name, text in files:
         try:
@@ -86,15 +87,15 @@ def samples(files: list[tuple[str, str]], settings: Any) -> list[Sample]:
         for position, raw in enumerate(records):
             label = f"{name}#{position}"
             try:
-                entry = pipeline.convert_record(len(out), raw, settings)
-            except pipeline.MalformedRecord as exc:
+                entry = convert(decode(len(out), raw), settings)
+            except MalformedRecord as exc:
                 out.append(Sample(label, None, f"not converted: {exc}"))
                 continue
             out.append(Sample(label, entry))
     return out
 
 
-def delivered_event(entry: pipeline.Entry, event_id: str = "") -> str:
+def delivered_event(entry: Entry, event_id: str = "") -> str:
     """The event as EventBridge delivers it to a rule, detail spliced in as sent."""
     arn = entry.resources[0] if entry.resources else "arn:aws:dynamodb:::"
     _, _, _, region, account, *_ = [*arn.split(":"), "", "", "", "", ""]
@@ -191,7 +192,12 @@ def probe(aws: Aws, pattern: str, converted: list[Sample]) -> None:
 
 def run(aws: Aws, args: argparse.Namespace) -> int:
     pattern = load_pattern(args.pattern)
-    settings = pipeline.make_settings("default", "", args.source, args.detail_format)
+    settings = Settings(
+        event_bus_name="default",
+        dlq_url="",
+        event_source=args.source,
+        detail_format=args.detail_format,
+    )
     every = samples(sample_files(args.event), settings)
     converted = [s for s in every if s.entry is not None]
     method = "TestEventPattern"
@@ -219,7 +225,13 @@ def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> N
         "check-pattern",
         help=HELP,
         description=HELP,
-        epilog="Exit status: 0 at least one sample matched; 1 none did; 2 could not run.",
+        epilog="examples:\n"
+        "  dynamodb-fanout check-pattern --pattern "
+        '\'{"detail-type":["MODIFY"],"detail":{"newImage":{"status":["PAID"]}}}\'\n'
+        "  dynamodb-fanout check-pattern --pattern paid.json --event my-batch.json "
+        "--detail-format raw\n\n"
+        "Exit status: 0 at least one sample matched; 1 none did; 2 could not run.",
+        formatter_class=HelpFormatter,
     )
     common(p)
     p.add_argument("--pattern", required=True, help="the event pattern: a JSON file or JSON text")

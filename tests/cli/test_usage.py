@@ -12,7 +12,7 @@ from dynamodb_fanout.main import main
     [
         ([], "the following arguments are required: COMMAND"),
         (["backfill"], "required: --table"),
-        (["replay", "--queue-url", "x"], "required: --on-failure-queue"),
+        (["replay", "--queue-url", "x"], "one of the arguments --on-failure-queue"),
         (["redrive", "--dlq-url", "x"], "required: --queue-url"),
         (["check-pattern", "--pattern", "{}", "--records", "y"], "unrecognized arguments"),
         (["backfill", "--table", "t", "--event-bus", "b", "--segments", "0"], "at least 1"),
@@ -44,3 +44,16 @@ def test_help_states_the_exit_status_and_the_function_option(command, capsys) ->
     assert "Exit status: 0 all done; 1 it ran but something was left or failed" in out
     assert "2 could not run" in out
     assert "--function FUNCTION" in out
+    assert "--json" in out and "--stream-arn STREAM_ARN" in out
+
+
+@pytest.mark.parametrize(
+    "command", ["redrive", "replay", "backfill", "check-pattern", "fetch-event"]
+)
+def test_help_shows_examples_line_by_line(command, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    examples = out.split("examples:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert examples and all(line.startswith("  ") for line in examples), out
+    assert examples[0].startswith(f"  dynamodb-fanout {command} ")
