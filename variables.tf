@@ -461,9 +461,9 @@ variable "parallelization_factor" {
 }
 
 variable "maximum_retry_attempts" {
-  description = "How often Lambda retries a failing batch before sending its metadata to the on-failure destination and moving on. -1 retries until the record expires (not recommended: one bad batch blocks the shard)."
+  description = "How often Lambda retries a failing batch before sending it to the on-failure destination and moving on. -1 (the default): no count, the batch is skipped only when its records reach maximum_record_age_in_seconds. A bad record never fails a batch here: the handler parks it in the DLQ. A batch fails only for infrastructure reasons (a crash, a timeout, a bad configuration), and then the age limit bounds the wait. The handler applies the age rule itself from each record's own timestamp; a retry count it can only keep per execution environment, so a count is the weaker limit. Set 10 to keep the former default. -1 needs maximum_record_age_in_seconds set (both -1 would block the shard until the stream trims the records, and lose them without an on-failure record)."
   type        = number
-  default     = 10
+  default     = -1
   nullable    = false
 
   validation {

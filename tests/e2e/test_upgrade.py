@@ -32,7 +32,7 @@ import pytest
 
 from localrun.moto_stack import MotoServer, is_alive, moto_server
 from localrun.tf import PLAN_HAS_CHANGES
-from tests.e2e.test_real_root import PROVIDER_OVERRIDE, Root, changes, replaced
+from tests.e2e.test_real_root import PROVIDER_OVERRIDE, Root, changes, planned, replaced
 from tests.module.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -318,7 +318,8 @@ def upgraded(server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> di
     switch_to_working_tree(directory)
     write_root(directory, server, migrated=True)
     root.init()
-    return {"root": root, "plan": root.plan_changes()}
+    plan, shown = root.plan_json()  # shown: every attribute before and after
+    return {"root": root, "plan": plan, "shown": shown}
 
 
 def client(server: MotoServer, service: str) -> Any:
@@ -362,18 +363,32 @@ def test_upgrade_from_the_previous_release_changes_only_what_it_adds(
     # its environment (the safety valve) and a throttling alarm is new; the TLS-only bucket
     # policy and the bucket's name record are new; the bucket stops deleting its events on
     # destroy (force_destroy true -> false). All in place, as CHANGELOG.md's Migration (from
-    # 0.2.0) says.
+    # 0.2.0) says. Then what this tree changes for every release (UNRELEASED).
     assert touched == {
         "module.from_v0_2_0.aws_cloudwatch_metric_alarm.throttling[0]": ["create"],
         "module.from_v0_2_0.aws_iam_role.this[0]": ["update"],
-        "module.from_v0_2_0.aws_lambda_function.this": ["update"],
         "module.from_v0_2_0.aws_s3_bucket.large_events[0]": ["update"],
         "module.from_v0_2_0.aws_s3_bucket_policy.large_events[0]": ["create"],
         "module.from_v0_2_0.terraform_data.large_event_bucket_name[0]": ["create"],
-    }, touched
+    } | unreleased("from_v0_2_0"), touched
 
 
-def test_the_previous_release_upgrades_with_no_change(upgraded: dict[str, Any]) -> None:
+# What the working tree changes since the newest release (CHANGELOG.md, Unreleased), on an
+# instance of the newest release with its defaults: every action in place or new.
+UNRELEASED = {
+    # maximum_retry_attempts 10 -> -1: the mapping and the function's MAXIMUM_RETRY_ATTEMPTS.
+    "aws_lambda_event_source_mapping.this[0]": ["update"],
+    "aws_lambda_function.this": ["update"],
+}
+
+
+def unreleased(instance: str) -> dict[str, list[str]]:
+    return {f"module.{instance}.{address}": actions for address, actions in UNRELEASED.items()}
+
+
+def test_the_previous_release_upgrades_with_only_the_unreleased_changes(
+    upgraded: dict[str, Any],
+) -> None:
     newest = max(RELEASES, key=lambda r: tuple(int(n) for n in r[1:].split(".")))
     (previous,) = (instance for instance, release in INSTANCES.items() if release == newest)
     touched = {
@@ -381,7 +396,16 @@ def test_the_previous_release_upgrades_with_no_change(upgraded: dict[str, Any]) 
         for address, actions in changes(upgraded["plan"]).items()
         if address.startswith(f"module.{previous}.")
     }
-    assert touched == {}, touched
+    assert touched == unreleased(previous), touched
+
+
+def test_the_retry_default_changes_the_mapping_in_place(upgraded: dict[str, Any]) -> None:
+    for instance in INSTANCES:
+        address = f"module.{instance}.aws_lambda_event_source_mapping.this[0]"
+        change = planned(upgraded["shown"], address)
+        assert change["actions"] == ["update"], (address, change["actions"])
+        assert change["before"]["maximum_retry_attempts"] == 10, address
+        assert change["after"]["maximum_retry_attempts"] == -1, address
 
 
 def test_upgraded_root_applies_and_replans_clean(
