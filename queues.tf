@@ -52,3 +52,72 @@ resource "aws_sqs_queue" "on_failure" {
     }
   }
 }
+
+# Who may write to the module's queues. Whoever can send to them can put words in an
+# operator's mouth (a redrive re-publishes what the DLQ holds, a replay reads the batches
+# the on-failure queue names), so each queue's policy lets only the function's role send:
+#
+# - DenySendingByOthers: Deny sqs:SendMessage (SendMessageBatch needs the same action) to
+#   every principal whose aws:PrincipalArn is not the function's role (or a role the user
+#   adds). In the same account an identity policy that allows SendMessage is enough to send,
+#   so only an explicit Deny in the queue's policy keeps other roles and users out. The
+#   role is matched by aws:PrincipalArn, not named as Principal: IAM stores a principal ARN
+#   as the role's unique id, and a policy naming a role that was deleted and re-created
+#   (a role_name change, a re-created instance) would no longer match it. A request without
+#   aws:PrincipalArn (a service principal) is denied too. Lambda writes the on-failure
+#   records with the function's execution role, so the same rule admits them.
+# - DenyRequestsWithoutTLS: Deny every SQS action on the queue without TLS
+#   (aws:SecureTransport = false), as AWS's SQS security best practices recommend.
+#
+# Nothing else is denied: receiving, deleting and changing visibility (redrive, replay) and
+# managing the queue stay with IAM. No Allow is needed: the function's role is in this
+# account and its own policy allows SendMessage on these queues.
+locals {
+  # The function's role as aws:PrincipalArn names it, from plan-time values (the created
+  # role's ARN is arn:<partition>:iam::<account>:role<path><name>), so the first plan shows
+  # the whole policy.
+  function_role_arn_for_policy = (
+    var.create_role ? "arn:${local.partition}:iam::${local.account_id}:role${coalesce(var.role_path, "/")}${local.role_name}" : var.role_arn
+  )
+
+  queue_senders = {
+    dlq        = concat([local.function_role_arn_for_policy], var.dlq.additional_sender_arns)
+    on_failure = concat([local.function_role_arn_for_policy], var.on_failure_queue_additional_sender_arns)
+  }
+
+  queue_policies = {
+    for queue, arn in { dlq = local.dlq_arn, on_failure = local.on_failure_queue_arn } : queue => jsonencode({
+      Version = "2012-10-17"
+      Statement = [
+        {
+          Sid       = "DenySendingByOthers"
+          Effect    = "Deny"
+          Principal = "*"
+          Action    = "sqs:SendMessage"
+          Resource  = arn
+          Condition = { ArnNotEquals = { "aws:PrincipalArn" = local.queue_senders[queue] } }
+        },
+        {
+          Sid       = "DenyRequestsWithoutTLS"
+          Effect    = "Deny"
+          Principal = "*"
+          Action    = "sqs:*"
+          Resource  = arn
+          Condition = { Bool = { "aws:SecureTransport" = "false" } }
+        },
+      ]
+    })
+  }
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.url
+  policy    = local.queue_policies.dlq
+}
+
+resource "aws_sqs_queue_policy" "on_failure" {
+  count = local.create_on_failure_queue ? 1 : 0
+
+  queue_url = aws_sqs_queue.on_failure[0].url
+  policy    = local.queue_policies.on_failure
+}

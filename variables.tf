@@ -363,15 +363,21 @@ variable "role_permissions_boundary" {
 # ---------------------------------------------------------------------------
 
 variable "dlq" {
-  description = "The SQS dead-letter queue for entries that could not be published. kms_key_arn null: SQS-managed SSE. max_message_size is passed to the handler as DLQ_MAX_BYTES; the aws provider 5.x caps it at 262144, 6.8+ allows up to 1048576."
+  description = "The SQS dead-letter queue for entries that could not be published. kms_key_arn null: SQS-managed SSE. max_message_size is passed to the handler as DLQ_MAX_BYTES; the aws provider 5.x caps it at 262144, 6.8+ allows up to 1048576. The queue's policy lets only the function's role send to it (and only over TLS); additional_sender_arns lists the IAM roles or users that may send too, e.g. the operator's role that runs `dynamodb-fanout replay` or `backfill`, which park what they cannot publish in this queue as the function would. Receiving and deleting are left to IAM (redrive needs no entry here)."
   type = object({
     message_retention_seconds         = optional(number, 1209600)
     max_message_size                  = optional(number, 262144)
     kms_key_arn                       = optional(string)
     kms_data_key_reuse_period_seconds = optional(number, 300)
+    additional_sender_arns            = optional(list(string), [])
   })
   default  = {}
   nullable = false
+
+  validation {
+    condition     = alltrue([for a in var.dlq.additional_sender_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", a))])
+    error_message = "Each of dlq.additional_sender_arns must be an IAM role or user ARN (arn:<partition>:iam::<account>:role/<path/name> or :user/...): a queue policy matches it against aws:PrincipalArn."
+  }
 
   validation {
     condition     = var.dlq.message_retention_seconds >= 60 && var.dlq.message_retention_seconds <= 1209600
@@ -513,6 +519,18 @@ variable "create_on_failure_queue" {
   type        = bool
   default     = true
   nullable    = false
+}
+
+variable "on_failure_queue_additional_sender_arns" {
+  description = "IAM roles besides the function's own that may send to the module's on-failure queue: the roles of other instances whose failed batches go to this queue (on_failure_destination_arn = this instance's on_failure_destination_arn; pass their role_arn outputs). The queue's policy denies SendMessage to everyone else."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.on_failure_queue_additional_sender_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", a))])
+    error_message = "Each of on_failure_queue_additional_sender_arns must be an IAM role or user ARN (arn:<partition>:iam::<account>:role/<path/name>)."
+  }
 }
 
 variable "on_failure_destination_arn" {

@@ -347,8 +347,16 @@ def test_upgrade_destroys_no_queue_policy(upgraded: dict[str, Any]) -> None:
         if ".aws_sqs_queue_policy." in address or ".aws_sns_topic_policy." in address
     }
     assert all("delete" not in actions for actions in policies.values()), policies
-    # The 0.1.0 policy moved to its new key (the root's moved block): updated in place.
-    assert policies == {'module.from_v0_1_0.aws_sqs_queue_policy.target["consumer"]': ["update"]}
+    # The 0.1.0 policy moved to its new key (the root's moved block): updated in place. Every
+    # instance's DLQ and on-failure queue get their policy (only the function's role sends).
+    own = {
+        f"module.{instance}.aws_sqs_queue_policy.{queue}": ["create"]
+        for instance in INSTANCES
+        for queue in ("dlq", "on_failure[0]")
+    }
+    assert (
+        policies == {'module.from_v0_1_0.aws_sqs_queue_policy.target["consumer"]': ["update"]} | own
+    ), policies
 
 
 def test_upgrade_from_the_previous_release_changes_only_what_it_adds(
@@ -379,6 +387,9 @@ UNRELEASED = {
     # maximum_retry_attempts 10 -> -1: the mapping and the function's MAXIMUM_RETRY_ATTEMPTS.
     "aws_lambda_event_source_mapping.this[0]": ["update"],
     "aws_lambda_function.this": ["update"],
+    # Only the function's role sends to the module's queues, over TLS only.
+    "aws_sqs_queue_policy.dlq": ["create"],
+    "aws_sqs_queue_policy.on_failure[0]": ["create"],
 }
 
 
