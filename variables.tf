@@ -776,6 +776,17 @@ variable "large_event_bucket" {
   }
 }
 
+variable "large_event_bucket_owner" {
+  description = "12-digit id of the account that owns large_event_bucket. Null: this account. The function may write only to a bucket of that owner (s3:ResourceAccount in its policy, and LARGE_EVENT_BUCKET_OWNER, which the handler sends as ExpectedBucketOwner), so a bucket of that name in another account is never written to."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.large_event_bucket_owner == null || can(regex("^[0-9]{12}$", var.large_event_bucket_owner))
+    error_message = "The large_event_bucket_owner must be a 12-digit AWS account id."
+  }
+}
+
 variable "create_large_event_bucket" {
   description = "Create the bucket for claim-checked events (SSE, public access blocked, objects expire after large_event_expiration_days). Mutually exclusive with large_event_bucket."
   type        = bool
@@ -809,7 +820,7 @@ variable "large_event_bucket_tls_only" {
 }
 
 variable "large_event_prefix" {
-  description = "Key prefix of claim-checked events in the bucket; keys are <prefix><table>/<eventID>.json. The function may write under this prefix only."
+  description = "Key prefix of claim-checked events in the bucket; keys are <prefix><table>/<eventID>-<digest>.json. The function may write under <prefix><table>/ only (its own table's objects), so instances may share a bucket and a prefix."
   type        = string
   default     = "large-events/"
   nullable    = false

@@ -391,10 +391,15 @@ UNRELEASED = {
     "aws_sqs_queue_policy.dlq": ["create"],
     "aws_sqs_queue_policy.on_failure[0]": ["create"],
 }
+# With a claim-check bucket: the function's S3 statements name its own table's objects and
+# the bucket's owner (the function also gains LARGE_EVENT_BUCKET_OWNER: updated above).
+UNRELEASED_CLAIM_CHECK = {"aws_iam_role_policy.claim_check[0]": ["update"]}
+WITH_CLAIM_CHECK = {"from_v0_2_0", "from_v0_3_0"}
 
 
 def unreleased(instance: str) -> dict[str, list[str]]:
-    return {f"module.{instance}.{address}": actions for address, actions in UNRELEASED.items()}
+    expected = UNRELEASED | (UNRELEASED_CLAIM_CHECK if instance in WITH_CLAIM_CHECK else {})
+    return {f"module.{instance}.{address}": actions for address, actions in expected.items()}
 
 
 def test_the_previous_release_upgrades_with_only_the_unreleased_changes(
@@ -408,6 +413,19 @@ def test_the_previous_release_upgrades_with_only_the_unreleased_changes(
         if address.startswith(f"module.{previous}.")
     }
     assert touched == unreleased(previous), touched
+
+
+def test_claim_check_policies_name_the_tables_objects_and_the_owner(
+    upgraded: dict[str, Any],
+) -> None:
+    for instance in WITH_CLAIM_CHECK:
+        change = planned(upgraded["shown"], f"module.{instance}.aws_iam_role_policy.claim_check[0]")
+        (before,) = json.loads(change["before"]["policy"])["Statement"]
+        (after,) = json.loads(change["after"]["policy"])["Statement"]
+        assert before["Resource"][0].endswith("/large-events/*"), before
+        table = "upg-orders" if instance == "from_v0_2_0" else "upg-recent"
+        assert after["Resource"] == [before["Resource"][0][: -len("*")] + f"{table}/*"], after
+        assert after["Condition"] == {"StringEquals": {"s3:ResourceAccount": "123456789012"}}
 
 
 def test_the_retry_default_changes_the_mapping_in_place(upgraded: dict[str, Any]) -> None:
