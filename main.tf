@@ -141,7 +141,7 @@ resource "aws_lambda_event_source_mapping" "this" {
   function_response_types = ["ReportBatchItemFailures"]
 
   dynamic "destination_config" {
-    for_each = local.create_on_failure_queue || var.on_failure_destination_arn != null ? [1] : []
+    for_each = local.create_on_failure_bucket || local.create_on_failure_queue || var.on_failure_destination_arn != null ? [1] : []
     content {
       on_failure {
         destination_arn = local.on_failure_destination_arn

@@ -83,6 +83,11 @@ output "on_failure_destination_arn" {
   value       = try(local.on_failure_destination_arn, null)
 }
 
+output "on_failure_bucket" {
+  description = "Name of the module's on-failure bucket (whole failed batches, under aws/lambda/<mapping UUID>/); null when not created."
+  value       = try(aws_s3_bucket.on_failure[0].bucket, null)
+}
+
 output "rule_arns" {
   description = "ARNs of the rules on the bus, by rules key."
   value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.arn }

@@ -13,13 +13,21 @@ locals {
   dlq_arn              = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.dlq_name}"
   on_failure_queue_arn = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.on_failure_name}"
 
+  # One destination per mapping: the module's bucket (on_failure_bucket.tf) when asked for,
+  # else the module's queue, else the given ARN. The queue outlives a switch to the bucket.
+  on_failure_queue_is_destination = local.create_on_failure_queue && !local.create_on_failure_bucket
   on_failure_destination_arn = (
     !var.create_event_source_mapping ? null :
+    local.create_on_failure_bucket ? aws_s3_bucket.on_failure[0].arn :
     local.create_on_failure_queue ? aws_sqs_queue.on_failure[0].arn : var.on_failure_destination_arn
   )
-  on_failure_destination_for_policy = local.create_on_failure_queue ? local.on_failure_queue_arn : var.on_failure_destination_arn
+  on_failure_destination_for_policy = (
+    local.create_on_failure_bucket ? local.on_failure_bucket_arn :
+    local.create_on_failure_queue ? local.on_failure_queue_arn : var.on_failure_destination_arn
+  )
   # The statement granting the destination depends on its service: sqs, sns or s3.
   on_failure_service = (
+    local.create_on_failure_bucket ? "s3" :
     local.create_on_failure_queue ? "sqs" :
     var.on_failure_destination_arn == null ? "none" : split(":", var.on_failure_destination_arn)[2]
   )

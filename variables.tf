@@ -515,10 +515,62 @@ variable "filter_criteria_patterns" {
 }
 
 variable "create_on_failure_queue" {
-  description = "Create the SQS queue <name>-on-failure that receives the metadata of batches Lambda gives up on. Set false to use on_failure_destination_arn instead (or no destination at all)."
+  description = "Create the SQS queue <name>-on-failure that receives the metadata of batches Lambda gives up on. Set false to use on_failure_destination_arn instead (or no destination at all). With on_failure_bucket.create the bucket is the destination and the queue, while this stays true, is kept for what it holds."
   type        = bool
   default     = true
   nullable    = false
+}
+
+variable "on_failure_bucket" {
+  description = <<-EOT
+    An S3 bucket as the mapping's on-failure destination, created by the module: Lambda writes
+    each batch it gives up on there whole, the invocation record with the batch's records, so
+    they can be replayed after the stream has trimmed them (24 hours); the SQS queue receives
+    only the batch's coordinates. A mapping has one destination: with create = true the bucket
+    replaces the on-failure queue as the destination, and the queue itself stays until you set
+    create_on_failure_queue = false (once it is empty), so no queued metadata is lost. Off by
+    default: the queue costs nothing idle and needs no bucket per table (buckets are an
+    account-wide quota); the bucket costs S3 storage of whole batches (up to a few MB each)
+    for expiration_days, plus a PUT per failed batch. name: null gives
+    <name (16 characters)>-<hash of name>-failed-<account>-<region>; set it to keep the bucket
+    through a change of name. kms_key_arn: a customer managed key (null: SSE-S3).
+    force_destroy: let a destroy delete the batches still stored (false: it fails instead).
+  EOT
+  type = object({
+    create          = optional(bool, false)
+    name            = optional(string)
+    expiration_days = optional(number, 14)
+    kms_key_arn     = optional(string)
+    force_destroy   = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.on_failure_bucket.name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.on_failure_bucket.name))
+    error_message = "The on_failure_bucket.name must be an S3 bucket name (3-63 of a-z 0-9 . -)."
+  }
+
+  validation {
+    condition     = var.on_failure_bucket.expiration_days >= 1 && floor(var.on_failure_bucket.expiration_days) == var.on_failure_bucket.expiration_days
+    error_message = "The on_failure_bucket.expiration_days must be a whole number of at least 1."
+  }
+
+  validation {
+    condition     = var.on_failure_bucket.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.on_failure_bucket.kms_key_arn))
+    error_message = "The on_failure_bucket.kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); IAM cannot grant on an alias."
+  }
+}
+
+variable "on_failure_destination_bucket_owner" {
+  description = "12-digit id of the account that owns the S3 bucket given as on_failure_destination_arn. Null: this account. The role may write failed batches only to a bucket of that owner (s3:ResourceAccount), as AWS recommends, so a bucket of that name in another account (one re-created after a deletion) never receives them."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.on_failure_destination_bucket_owner == null || can(regex("^[0-9]{12}$", var.on_failure_destination_bucket_owner))
+    error_message = "The on_failure_destination_bucket_owner must be a 12-digit AWS account id."
+  }
 }
 
 variable "on_failure_queue_additional_sender_arns" {
@@ -534,7 +586,7 @@ variable "on_failure_queue_additional_sender_arns" {
 }
 
 variable "on_failure_destination_arn" {
-  description = "With create_on_failure_queue = false: ARN of an SQS queue, SNS topic or S3 bucket that receives failed batches (metadata; an S3 bucket also gets the records). May be unknown at plan."
+  description = "With create_on_failure_queue = false and no on_failure_bucket: ARN of an SQS queue, SNS topic or S3 bucket that receives failed batches (metadata; an S3 bucket also gets the records; see on_failure_destination_bucket_owner). May be unknown at plan."
   type        = string
   default     = null
 

@@ -205,7 +205,9 @@ module "from_v0_3_0" {
 %s}
 """
 V0_3_0_MIGRATION = """
-  # Nothing to change from 0.3.0 yet.
+  # Nothing has to change from 0.3.0. docs/module.md (Failed batches in a bucket): an
+  # installed instance switches its on-failure destination to a bucket, keeping the queue.
+  on_failure_bucket = { create = true }
 """
 
 
@@ -402,6 +404,23 @@ def unreleased(instance: str) -> dict[str, list[str]]:
     return {f"module.{instance}.{address}": actions for address, actions in expected.items()}
 
 
+# The previous release's instance also switches its on-failure destination to a bucket.
+SWITCH_TO_BUCKET = {
+    f"module.from_v0_3_0.{address}": ["create"]
+    for address in (
+        "aws_s3_bucket.on_failure[0]",
+        "aws_s3_bucket_lifecycle_configuration.on_failure[0]",
+        "aws_s3_bucket_policy.on_failure[0]",
+        "aws_s3_bucket_public_access_block.on_failure[0]",
+        "aws_s3_bucket_server_side_encryption_configuration.on_failure[0]",
+        "terraform_data.on_failure_bucket_name[0]",
+    )
+} | {
+    # The role's grant moves from the queue to the bucket.
+    "module.from_v0_3_0.aws_iam_role_policy.this[0]": ["update"],
+}
+
+
 def test_the_previous_release_upgrades_with_only_the_unreleased_changes(
     upgraded: dict[str, Any],
 ) -> None:
@@ -412,7 +431,26 @@ def test_the_previous_release_upgrades_with_only_the_unreleased_changes(
         for address, actions in changes(upgraded["plan"]).items()
         if address.startswith(f"module.{previous}.")
     }
-    assert touched == unreleased(previous), touched
+    assert touched == unreleased(previous) | SWITCH_TO_BUCKET, touched
+
+
+def test_switching_to_the_bucket_keeps_the_queue(upgraded: dict[str, Any]) -> None:
+    # Nothing of the queue changes but its new policy (every instance gets one).
+    for address in (
+        "module.from_v0_3_0.aws_sqs_queue.on_failure[0]",
+        "module.from_v0_3_0.aws_cloudwatch_metric_alarm.on_failure_messages[0]",
+    ):
+        assert address not in changes(upgraded["plan"]), changes(upgraded["plan"])[address]
+    destination = planned(
+        upgraded["shown"], "module.from_v0_3_0.aws_lambda_event_source_mapping.this[0]"
+    )
+    (before,) = destination["before"]["destination_config"]
+    assert before["on_failure"][0]["destination_arn"].endswith(":upg-recent-fanout-on-failure")
+    policy = planned(upgraded["shown"], "module.from_v0_3_0.aws_iam_role_policy.this[0]")
+    before = {s["Sid"] for s in json.loads(policy["before"]["policy"])["Statement"]}
+    after = {s["Sid"] for s in json.loads(policy["after"]["policy"])["Statement"]}
+    assert before - after == {"SendBatchMetadataOnFailure"}, (before, after)
+    assert after - before == {"WriteFailedBatchesToBucket", "ListFailedBatchesBucket"}
 
 
 def test_claim_check_policies_name_the_tables_objects_and_the_owner(
@@ -465,6 +503,12 @@ def test_upgraded_root_applies_and_replans_clean(
         "upg-orders-fanout": "TRIM_HORIZON",
         "upg-recent-fanout": "TRIM_HORIZON",
     }
+    # The 0.3.0 instance sends failed batches to its new bucket; its queue is still there.
+    (recent,) = (m for m in mappings if m["FunctionArn"].endswith(":upg-recent-fanout"))
+    destination = recent["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination.startswith("arn:aws:s3:::upg-recent-fanout-"), destination
+    assert destination.endswith("-failed-123456789012-us-east-1"), destination
+    assert sqs.get_queue_url(QueueName="upg-recent-fanout-on-failure")["QueueUrl"]
     # The long-named instance kept the names 0.1.0 gave it, its archive's included.
     events = client(server, "events")
     archive = events.describe_archive(ArchiveName=LONG_V0_1_0_ARCHIVE)
