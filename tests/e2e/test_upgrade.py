@@ -19,6 +19,7 @@ root (and its migration settings to the template).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -506,8 +507,9 @@ def test_upgraded_root_applies_and_replans_clean(
     # The 0.3.0 instance sends failed batches to its new bucket; its queue is still there.
     (recent,) = (m for m in mappings if m["FunctionArn"].endswith(":upg-recent-fanout"))
     destination = recent["DestinationConfig"]["OnFailure"]["Destination"]
-    assert destination.startswith("arn:aws:s3:::upg-recent-fanout-"), destination
-    assert destination.endswith("-failed-123456789012-us-east-1"), destination
+    digest = hashlib.sha1(b"upg-recent-fanout").hexdigest()[:6]  # <name, 16>-<hash of name>
+    bucket = f"upg-recent-fanou-{digest}-failed-123456789012-us-east-1"
+    assert destination == f"arn:aws:s3:::{bucket}", destination
     assert sqs.get_queue_url(QueueName="upg-recent-fanout-on-failure")["QueueUrl"]
     # The long-named instance kept the names 0.1.0 gave it, its archive's included.
     events = client(server, "events")
