@@ -19,12 +19,27 @@ locals {
   large_event_bucket = (
     var.create_large_event_bucket ? local.large_event_bucket_name : var.large_event_bucket
   )
-  large_event_bucket_arn  = "arn:${local.partition}:s3:::${coalesce(local.large_event_bucket, "-")}"
-  large_event_objects_arn = "${local.large_event_bucket_arn}/${var.large_event_prefix}*"
+  large_event_bucket_arn = "arn:${local.partition}:s3:::${coalesce(local.large_event_bucket, "-")}"
+  # The handler's keys are <prefix><table>/<eventID>-<digest>.json, with every character of
+  # the table name outside [A-Za-z0-9._-] replaced by "_" (lambda_src/fanout/claim_check.py,
+  # object_key). This function's objects only: instances that share a bucket and a prefix
+  # cannot write or read each other's tables.
+  large_event_table_key   = replace(local.table_name, "/[^A-Za-z0-9._-]/", "_")
+  large_event_objects_arn = "${local.large_event_bucket_arn}/${var.large_event_prefix}${local.large_event_table_key}/*"
+
+  # The account that owns the bucket: the created bucket is this account's; a bucket given
+  # by name is this account's unless large_event_bucket_owner says otherwise. IAM's
+  # s3:ResourceAccount and the handler's ExpectedBucketOwner both check it, so a bucket of
+  # that name in another account (one re-created after a deletion) is never written to.
+  large_event_bucket_owner = var.create_large_event_bucket ? local.account_id : coalesce(var.large_event_bucket_owner, local.account_id)
+  large_event_owner_condition = {
+    StringEquals = { "s3:ResourceAccount" = local.large_event_bucket_owner }
+  }
 
   claim_check_environment = local.claim_check_enabled ? {
-    LARGE_EVENT_BUCKET = local.large_event_bucket
-    LARGE_EVENT_PREFIX = var.large_event_prefix
+    LARGE_EVENT_BUCKET       = local.large_event_bucket
+    LARGE_EVENT_PREFIX       = var.large_event_prefix
+    LARGE_EVENT_BUCKET_OWNER = local.large_event_bucket_owner
   } : {}
   max_event_size_environment = var.max_event_size == null ? {} : {
     MAX_EVENT_SIZE = tostring(min(var.max_event_size, var.max_event_bytes))
@@ -39,10 +54,11 @@ locals {
 
   claim_check_statements = concat(
     [{
-      Sid      = "StoreLargeEvents"
-      Effect   = "Allow"
-      Action   = ["s3:PutObject"]
-      Resource = [local.large_event_objects_arn]
+      Sid       = "StoreLargeEvents"
+      Effect    = "Allow"
+      Action    = ["s3:PutObject"]
+      Resource  = [local.large_event_objects_arn]
+      Condition = local.large_event_owner_condition
     }],
     var.large_event_kms_key_arn == null ? [] : [{
       Sid       = "EncryptLargeEvents"
@@ -62,10 +78,11 @@ locals {
     Version = "2012-10-17"
     Statement = concat(
       [{
-        Sid      = "ReadLargeEvents"
-        Effect   = "Allow"
-        Action   = ["s3:GetObject"]
-        Resource = [local.large_event_objects_arn]
+        Sid       = "ReadLargeEvents"
+        Effect    = "Allow"
+        Action    = ["s3:GetObject"]
+        Resource  = [local.large_event_objects_arn]
+        Condition = local.large_event_owner_condition
       }],
       var.large_event_kms_key_arn == null ? [] : [{
         Sid       = "DecryptLargeEvents"
@@ -96,6 +113,10 @@ resource "aws_s3_bucket" "large_events" {
     precondition {
       condition     = var.large_event_bucket == null
       error_message = "Set either large_event_bucket (an existing bucket) or create_large_event_bucket = true, not both."
+    }
+    precondition {
+      condition     = var.large_event_bucket_owner == null
+      error_message = "large_event_bucket_owner is for a bucket given as large_event_bucket; the bucket create_large_event_bucket creates belongs to this account."
     }
     precondition {
       condition     = terraform_data.large_event_bucket_name[0].output == local.large_event_bucket_name

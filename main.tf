@@ -141,7 +141,7 @@ resource "aws_lambda_event_source_mapping" "this" {
   function_response_types = ["ReportBatchItemFailures"]
 
   dynamic "destination_config" {
-    for_each = local.create_on_failure_queue || var.on_failure_destination_arn != null ? [1] : []
+    for_each = local.create_on_failure_bucket || local.create_on_failure_queue || var.on_failure_destination_arn != null ? [1] : []
     content {
       on_failure {
         destination_arn = local.on_failure_destination_arn
@@ -168,6 +168,15 @@ resource "aws_lambda_event_source_mapping" "this" {
     # changed default (0.1.0: LATEST) would replace a running mapping, which re-reads the
     # stream's last 24 hours and publishes every change again.
     ignore_changes = [starting_position]
+
+    # With neither limit, a failing batch is retried until DynamoDB trims its records
+    # (24 hours): the shard stands still and the records are lost without an on-failure
+    # record. The retry default became -1, so a root that set only the age to -1 would
+    # otherwise get this silently.
+    precondition {
+      condition     = var.maximum_retry_attempts != -1 || var.maximum_record_age_in_seconds != -1
+      error_message = "maximum_retry_attempts and maximum_record_age_in_seconds are both -1: a failing batch would block the shard until the stream trims its records (24 hours), which are then lost without an on-failure record. Set maximum_record_age_in_seconds (60-604800; the default is 21600), or maximum_retry_attempts (0-10000; 10 was the default before -1)."
+    }
   }
 
   # The poller checks the role's stream and destination permissions on create.

@@ -33,7 +33,7 @@ run "off_by_default" {
     error_message = "No bucket and no S3 permission unless claim-check is asked for."
   }
   assert {
-    condition     = length(setintersection(keys(aws_lambda_function.this.environment[0].variables), ["LARGE_EVENT_BUCKET", "LARGE_EVENT_PREFIX", "MAX_EVENT_SIZE"])) == 0
+    condition     = length(setintersection(keys(aws_lambda_function.this.environment[0].variables), ["LARGE_EVENT_BUCKET", "LARGE_EVENT_PREFIX", "LARGE_EVENT_BUCKET_OWNER", "MAX_EVENT_SIZE"])) == 0
     error_message = "Claim-check settings must not reach the function when it is off."
   }
   assert {
@@ -42,7 +42,7 @@ run "off_by_default" {
   }
 }
 
-run "existing_bucket_gets_put_object_on_the_prefix_only" {
+run "existing_bucket_gets_put_object_on_its_tables_objects_only" {
   variables {
     large_event_bucket = "my-large-events"
   }
@@ -55,21 +55,22 @@ run "existing_bucket_gets_put_object_on_the_prefix_only" {
     condition = jsondecode(aws_iam_role_policy.claim_check[0].policy) == {
       Version = "2012-10-17"
       Statement = [{
-        Sid      = "StoreLargeEvents"
-        Effect   = "Allow"
-        Action   = ["s3:PutObject"]
-        Resource = ["arn:aws:s3:::my-large-events/large-events/*"]
+        Sid       = "StoreLargeEvents"
+        Effect    = "Allow"
+        Action    = ["s3:PutObject"]
+        Resource  = ["arn:aws:s3:::my-large-events/large-events/orders/*"]
+        Condition = { StringEquals = { "s3:ResourceAccount" = "123456789012" } }
       }]
     }
-    error_message = "The function may only s3:PutObject under the prefix: ${aws_iam_role_policy.claim_check[0].policy}"
+    error_message = "The function may only s3:PutObject under <prefix><table>/, in a bucket of this account: ${aws_iam_role_policy.claim_check[0].policy}"
   }
   assert {
     condition     = aws_iam_role_policy.claim_check[0].role == aws_iam_role.this[0].id
     error_message = "The S3 policy must be on the function's role."
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET"] == "my-large-events" && aws_lambda_function.this.environment[0].variables["LARGE_EVENT_PREFIX"] == "large-events/"
-    error_message = "The function must learn the bucket and the prefix."
+    condition     = aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET"] == "my-large-events" && aws_lambda_function.this.environment[0].variables["LARGE_EVENT_PREFIX"] == "large-events/" && aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET_OWNER"] == "123456789012"
+    error_message = "The function must learn the bucket, the prefix and the bucket's owner (this account by default)."
   }
   assert {
     condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "MAX_EVENT_SIZE")
@@ -81,12 +82,13 @@ run "existing_bucket_gets_put_object_on_the_prefix_only" {
   }
   assert {
     condition = jsondecode(output.large_event_reader_policy_json).Statement == [{
-      Sid      = "ReadLargeEvents"
-      Effect   = "Allow"
-      Action   = ["s3:GetObject"]
-      Resource = ["arn:aws:s3:::my-large-events/large-events/*"]
+      Sid       = "ReadLargeEvents"
+      Effect    = "Allow"
+      Action    = ["s3:GetObject"]
+      Resource  = ["arn:aws:s3:::my-large-events/large-events/orders/*"]
+      Condition = { StringEquals = { "s3:ResourceAccount" = "123456789012" } }
     }]
-    error_message = "Consumers' policy must be s3:GetObject on the prefix."
+    error_message = "Consumers' policy must be s3:GetObject on this table's objects, in a bucket of this account."
   }
 }
 
@@ -127,8 +129,14 @@ run "created_bucket_is_private_encrypted_and_expiring" {
     error_message = "Incomplete uploads must be aborted after a day."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.claim_check[0].policy).Statement == [{ Sid = "StoreLargeEvents", Effect = "Allow", Action = ["s3:PutObject"], Resource = ["arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}/claims/*"] }]
-    error_message = "PutObject must be on the created bucket's prefix only: ${aws_iam_role_policy.claim_check[0].policy}"
+    condition = jsondecode(aws_iam_role_policy.claim_check[0].policy).Statement == [{
+      Sid       = "StoreLargeEvents"
+      Effect    = "Allow"
+      Action    = ["s3:PutObject"]
+      Resource  = ["arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}/claims/orders/*"]
+      Condition = { StringEquals = { "s3:ResourceAccount" = "123456789012" } }
+    }]
+    error_message = "PutObject must be on the created bucket's <prefix><table>/ only, owned by this account: ${aws_iam_role_policy.claim_check[0].policy}"
   }
   assert {
     condition     = aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET"] == aws_s3_bucket.large_events[0].bucket && output.large_event_bucket == aws_s3_bucket.large_events[0].bucket
@@ -156,7 +164,7 @@ run "customer_key_encrypts_and_is_granted" {
         StringEquals = { "kms:ViaService" = "s3.eu-west-1.amazonaws.com" }
         StringLike = { "kms:EncryptionContext:aws:s3:arn" = [
           "arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}",
-          "arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}/large-events/*",
+          "arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}/large-events/orders/*",
         ] }
       }
     }
@@ -324,11 +332,72 @@ run "own_role_gets_the_policy_as_an_output" {
     error_message = "No policy is attached when the role is the user's."
   }
   assert {
-    condition     = jsondecode(output.large_event_writer_policy_json).Statement == [{ Sid = "StoreLargeEvents", Effect = "Allow", Action = ["s3:PutObject"], Resource = ["arn:aws:s3:::my-large-events/large-events/*"] }]
+    condition     = jsondecode(output.large_event_writer_policy_json).Statement == [{ Sid = "StoreLargeEvents", Effect = "Allow", Action = ["s3:PutObject"], Resource = ["arn:aws:s3:::my-large-events/large-events/orders/*"], Condition = { StringEquals = { "s3:ResourceAccount" = "123456789012" } } }]
     error_message = "large_event_writer_policy_json must be the claim-check policy for the user's role."
   }
   assert {
     condition     = aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET"] == "my-large-events"
     error_message = "The function must still learn the bucket."
   }
+}
+
+# Two instances sharing a bucket and a prefix: each may write and read its own table's
+# objects only, keyed as the handler keys them (<prefix><table>/...).
+run "instances_sharing_a_bucket_reach_only_their_own_table" {
+  command = plan
+  variables {
+    dynamodb_stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/payments.eu/stream/2024-05-01T00:00:00.000"
+    table_name          = "payments.eu"
+    large_event_bucket  = "shared-large-events"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.claim_check[0].policy).Statement[0].Resource == ["arn:aws:s3:::shared-large-events/large-events/payments.eu/*"]
+    error_message = "The writer policy must name this table's objects only: ${aws_iam_role_policy.claim_check[0].policy}"
+  }
+  assert {
+    condition     = jsondecode(output.large_event_reader_policy_json).Statement[0].Resource == ["arn:aws:s3:::shared-large-events/large-events/payments.eu/*"]
+    error_message = "The reader policy must name this table's objects only."
+  }
+  assert {
+    condition = alltrue([for doc in [aws_iam_role_policy.claim_check[0].policy, output.large_event_reader_policy_json] : alltrue([
+      for s in jsondecode(doc).Statement : !anytrue([for r in s.Resource : endswith(r, "/large-events/*")])
+    ])])
+    error_message = "No statement may cover every table's objects (<bucket>/<prefix>*)."
+  }
+}
+
+run "a_bucket_of_another_account_is_named_as_its_owner" {
+  command = plan
+  variables {
+    large_event_bucket       = "central-large-events"
+    large_event_bucket_owner = "210987654321"
+    large_event_kms_key_arn  = "arn:aws:kms:eu-west-1:210987654321:key/1111-2222"
+  }
+  assert {
+    condition = alltrue([for s in concat(jsondecode(aws_iam_role_policy.claim_check[0].policy).Statement, jsondecode(output.large_event_reader_policy_json).Statement) :
+    s.Condition.StringEquals["s3:ResourceAccount"] == "210987654321" if startswith(s.Action[0], "s3:")])
+    error_message = "Every S3 statement must require the given owner: ${aws_iam_role_policy.claim_check[0].policy}"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET_OWNER"] == "210987654321"
+    error_message = "LARGE_EVENT_BUCKET_OWNER must be the given owner."
+  }
+}
+
+run "the_created_bucket_has_no_other_owner" {
+  command = plan
+  variables {
+    create_large_event_bucket = true
+    large_event_bucket_owner  = "210987654321"
+  }
+  expect_failures = [aws_s3_bucket.large_events]
+}
+
+run "owner_must_be_an_account_id" {
+  command = plan
+  variables {
+    large_event_bucket       = "my-large-events"
+    large_event_bucket_owner = "central"
+  }
+  expect_failures = [var.large_event_bucket_owner]
 }

@@ -118,7 +118,7 @@ run "environment_is_wired" {
       aws_lambda_function.this.environment[0].variables.MAXIMUM_RECORD_AGE_IN_SECONDS == tostring(aws_lambda_event_source_mapping.this[0].maximum_record_age_in_seconds) &&
       aws_lambda_function.this.environment[0].variables.MAXIMUM_RETRY_ATTEMPTS == tostring(aws_lambda_event_source_mapping.this[0].maximum_retry_attempts) &&
       aws_lambda_function.this.environment[0].variables.MAXIMUM_RECORD_AGE_IN_SECONDS == "21600" &&
-      aws_lambda_function.this.environment[0].variables.MAXIMUM_RETRY_ATTEMPTS == "10"
+      aws_lambda_function.this.environment[0].variables.MAXIMUM_RETRY_ATTEMPTS == "-1"
     )
     error_message = "The handler's safety valve must get the mapping's maximum record age and retry attempts."
   }
@@ -221,8 +221,8 @@ run "event_source_mapping_defaults" {
     error_message = "Mapping settings must have their documented defaults."
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.this[0].maximum_retry_attempts == 10 && aws_lambda_event_source_mapping.this[0].maximum_record_age_in_seconds == 21600
-    error_message = "Retries and record age must be bounded by default (never -1)."
+    condition     = aws_lambda_event_source_mapping.this[0].maximum_retry_attempts == -1 && aws_lambda_event_source_mapping.this[0].maximum_record_age_in_seconds == 21600
+    error_message = "By default a failing batch is skipped by record age only (6 hours, which the handler enforces from each record's own timestamp), not by a retry count (-1)."
   }
   assert {
     condition     = aws_lambda_event_source_mapping.this[0].destination_config[0].on_failure[0].destination_arn == aws_sqs_queue.on_failure[0].arn

@@ -75,6 +75,29 @@ run "rejects_a_missing_deployment_zip_with_the_way_to_build_it" {
   expect_failures = [aws_lambda_function.this]
 }
 
+# Retries and age both unlimited: a failing batch would hold the shard until the stream trims
+# its records, which are then lost without an on-failure record. The retry default is -1, so
+# a root that sets only the age to -1 meets this check.
+run "rejects_no_retry_limit_and_no_age_limit" {
+  command = plan
+  variables {
+    maximum_record_age_in_seconds = -1
+  }
+  expect_failures = [aws_lambda_event_source_mapping.this]
+}
+
+run "accepts_a_retry_count_without_an_age_limit" {
+  command = plan
+  variables {
+    maximum_record_age_in_seconds = -1
+    maximum_retry_attempts        = 10
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].maximum_retry_attempts == 10 && aws_lambda_event_source_mapping.this[0].maximum_record_age_in_seconds == -1
+    error_message = "One limit is enough: the former default (10 retries) with no age limit must plan."
+  }
+}
+
 run "rejects_bad_inputs_1" {
   command = plan
   variables {

@@ -19,6 +19,7 @@ root (and its migration settings to the template).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -32,7 +33,7 @@ import pytest
 
 from localrun.moto_stack import MotoServer, is_alive, moto_server
 from localrun.tf import PLAN_HAS_CHANGES
-from tests.e2e.test_real_root import PROVIDER_OVERRIDE, Root, changes, replaced
+from tests.e2e.test_real_root import PROVIDER_OVERRIDE, Root, changes, planned, replaced
 from tests.module.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -205,7 +206,9 @@ module "from_v0_3_0" {
 %s}
 """
 V0_3_0_MIGRATION = """
-  # Nothing to change from 0.3.0 yet.
+  # Nothing has to change from 0.3.0. docs/module.md (Failed batches in a bucket): an
+  # installed instance switches its on-failure destination to a bucket, keeping the queue.
+  on_failure_bucket = { create = true }
 """
 
 
@@ -318,7 +321,8 @@ def upgraded(server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> di
     switch_to_working_tree(directory)
     write_root(directory, server, migrated=True)
     root.init()
-    return {"root": root, "plan": root.plan_changes()}
+    plan, shown = root.plan_json()  # shown: every attribute before and after
+    return {"root": root, "plan": plan, "shown": shown}
 
 
 def client(server: MotoServer, service: str) -> Any:
@@ -346,8 +350,16 @@ def test_upgrade_destroys_no_queue_policy(upgraded: dict[str, Any]) -> None:
         if ".aws_sqs_queue_policy." in address or ".aws_sns_topic_policy." in address
     }
     assert all("delete" not in actions for actions in policies.values()), policies
-    # The 0.1.0 policy moved to its new key (the root's moved block): updated in place.
-    assert policies == {'module.from_v0_1_0.aws_sqs_queue_policy.target["consumer"]': ["update"]}
+    # The 0.1.0 policy moved to its new key (the root's moved block): updated in place. Every
+    # instance's DLQ and on-failure queue get their policy (only the function's role sends).
+    own = {
+        f"module.{instance}.aws_sqs_queue_policy.{queue}": ["create"]
+        for instance in INSTANCES
+        for queue in ("dlq", "on_failure[0]")
+    }
+    assert (
+        policies == {'module.from_v0_1_0.aws_sqs_queue_policy.target["consumer"]': ["update"]} | own
+    ), policies
 
 
 def test_upgrade_from_the_previous_release_changes_only_what_it_adds(
@@ -362,18 +374,57 @@ def test_upgrade_from_the_previous_release_changes_only_what_it_adds(
     # its environment (the safety valve) and a throttling alarm is new; the TLS-only bucket
     # policy and the bucket's name record are new; the bucket stops deleting its events on
     # destroy (force_destroy true -> false). All in place, as CHANGELOG.md's Migration (from
-    # 0.2.0) says.
+    # 0.2.0) says. Then what this tree changes for every release (UNRELEASED).
     assert touched == {
         "module.from_v0_2_0.aws_cloudwatch_metric_alarm.throttling[0]": ["create"],
         "module.from_v0_2_0.aws_iam_role.this[0]": ["update"],
-        "module.from_v0_2_0.aws_lambda_function.this": ["update"],
         "module.from_v0_2_0.aws_s3_bucket.large_events[0]": ["update"],
         "module.from_v0_2_0.aws_s3_bucket_policy.large_events[0]": ["create"],
         "module.from_v0_2_0.terraform_data.large_event_bucket_name[0]": ["create"],
-    }, touched
+    } | unreleased("from_v0_2_0"), touched
 
 
-def test_the_previous_release_upgrades_with_no_change(upgraded: dict[str, Any]) -> None:
+# What the working tree changes since the newest release (CHANGELOG.md, Unreleased), on an
+# instance of the newest release with its defaults: every action in place or new.
+UNRELEASED = {
+    # maximum_retry_attempts 10 -> -1: the mapping and the function's MAXIMUM_RETRY_ATTEMPTS.
+    "aws_lambda_event_source_mapping.this[0]": ["update"],
+    "aws_lambda_function.this": ["update"],
+    # Only the function's role sends to the module's queues, over TLS only.
+    "aws_sqs_queue_policy.dlq": ["create"],
+    "aws_sqs_queue_policy.on_failure[0]": ["create"],
+}
+# With a claim-check bucket: the function's S3 statements name its own table's objects and
+# the bucket's owner (the function also gains LARGE_EVENT_BUCKET_OWNER: updated above).
+UNRELEASED_CLAIM_CHECK = {"aws_iam_role_policy.claim_check[0]": ["update"]}
+WITH_CLAIM_CHECK = {"from_v0_2_0", "from_v0_3_0"}
+
+
+def unreleased(instance: str) -> dict[str, list[str]]:
+    expected = UNRELEASED | (UNRELEASED_CLAIM_CHECK if instance in WITH_CLAIM_CHECK else {})
+    return {f"module.{instance}.{address}": actions for address, actions in expected.items()}
+
+
+# The previous release's instance also switches its on-failure destination to a bucket.
+SWITCH_TO_BUCKET = {
+    f"module.from_v0_3_0.{address}": ["create"]
+    for address in (
+        "aws_s3_bucket.on_failure[0]",
+        "aws_s3_bucket_lifecycle_configuration.on_failure[0]",
+        "aws_s3_bucket_policy.on_failure[0]",
+        "aws_s3_bucket_public_access_block.on_failure[0]",
+        "aws_s3_bucket_server_side_encryption_configuration.on_failure[0]",
+        "terraform_data.on_failure_bucket_name[0]",
+    )
+} | {
+    # The role's grant moves from the queue to the bucket.
+    "module.from_v0_3_0.aws_iam_role_policy.this[0]": ["update"],
+}
+
+
+def test_the_previous_release_upgrades_with_only_the_unreleased_changes(
+    upgraded: dict[str, Any],
+) -> None:
     newest = max(RELEASES, key=lambda r: tuple(int(n) for n in r[1:].split(".")))
     (previous,) = (instance for instance, release in INSTANCES.items() if release == newest)
     touched = {
@@ -381,7 +432,48 @@ def test_the_previous_release_upgrades_with_no_change(upgraded: dict[str, Any]) 
         for address, actions in changes(upgraded["plan"]).items()
         if address.startswith(f"module.{previous}.")
     }
-    assert touched == {}, touched
+    assert touched == unreleased(previous) | SWITCH_TO_BUCKET, touched
+
+
+def test_switching_to_the_bucket_keeps_the_queue(upgraded: dict[str, Any]) -> None:
+    # Nothing of the queue changes but its new policy (every instance gets one).
+    for address in (
+        "module.from_v0_3_0.aws_sqs_queue.on_failure[0]",
+        "module.from_v0_3_0.aws_cloudwatch_metric_alarm.on_failure_messages[0]",
+    ):
+        assert address not in changes(upgraded["plan"]), changes(upgraded["plan"])[address]
+    destination = planned(
+        upgraded["shown"], "module.from_v0_3_0.aws_lambda_event_source_mapping.this[0]"
+    )
+    (before,) = destination["before"]["destination_config"]
+    assert before["on_failure"][0]["destination_arn"].endswith(":upg-recent-fanout-on-failure")
+    policy = planned(upgraded["shown"], "module.from_v0_3_0.aws_iam_role_policy.this[0]")
+    before = {s["Sid"] for s in json.loads(policy["before"]["policy"])["Statement"]}
+    after = {s["Sid"] for s in json.loads(policy["after"]["policy"])["Statement"]}
+    assert before - after == {"SendBatchMetadataOnFailure"}, (before, after)
+    assert after - before == {"WriteFailedBatchesToBucket", "ListFailedBatchesBucket"}
+
+
+def test_claim_check_policies_name_the_tables_objects_and_the_owner(
+    upgraded: dict[str, Any],
+) -> None:
+    for instance in WITH_CLAIM_CHECK:
+        change = planned(upgraded["shown"], f"module.{instance}.aws_iam_role_policy.claim_check[0]")
+        (before,) = json.loads(change["before"]["policy"])["Statement"]
+        (after,) = json.loads(change["after"]["policy"])["Statement"]
+        assert before["Resource"][0].endswith("/large-events/*"), before
+        table = "upg-orders" if instance == "from_v0_2_0" else "upg-recent"
+        assert after["Resource"] == [before["Resource"][0][: -len("*")] + f"{table}/*"], after
+        assert after["Condition"] == {"StringEquals": {"s3:ResourceAccount": "123456789012"}}
+
+
+def test_the_retry_default_changes_the_mapping_in_place(upgraded: dict[str, Any]) -> None:
+    for instance in INSTANCES:
+        address = f"module.{instance}.aws_lambda_event_source_mapping.this[0]"
+        change = planned(upgraded["shown"], address)
+        assert change["actions"] == ["update"], (address, change["actions"])
+        assert change["before"]["maximum_retry_attempts"] == 10, address
+        assert change["after"]["maximum_retry_attempts"] == -1, address
 
 
 def test_upgraded_root_applies_and_replans_clean(
@@ -412,6 +504,13 @@ def test_upgraded_root_applies_and_replans_clean(
         "upg-orders-fanout": "TRIM_HORIZON",
         "upg-recent-fanout": "TRIM_HORIZON",
     }
+    # The 0.3.0 instance sends failed batches to its new bucket; its queue is still there.
+    (recent,) = (m for m in mappings if m["FunctionArn"].endswith(":upg-recent-fanout"))
+    destination = recent["DestinationConfig"]["OnFailure"]["Destination"]
+    digest = hashlib.sha1(b"upg-recent-fanout").hexdigest()[:6]  # <name, 16>-<hash of name>
+    bucket = f"upg-recent-fanou-{digest}-failed-123456789012-us-east-1"
+    assert destination == f"arn:aws:s3:::{bucket}", destination
+    assert sqs.get_queue_url(QueueName="upg-recent-fanout-on-failure")["QueueUrl"]
     # The long-named instance kept the names 0.1.0 gave it, its archive's included.
     events = client(server, "events")
     archive = events.describe_archive(ArchiveName=LONG_V0_1_0_ARCHIVE)
