@@ -274,7 +274,7 @@ def test_apply_then_nothing_left_to_change(
     env = payments["Environment"]["Variables"]
     assert env["EVENT_BUS_NAME"] == "shop-orders-fanout-bus"
     assert env["EVENT_SOURCE"] == "dynamodb.shop-payments"
-    assert env["PUBLISH_CONCURRENCY"] == "10"
+    assert env["PUBLISH_CONCURRENCY"] == "32"  # batch_size 1000 (the default) in one round
     mappings = client(server, "lambda").list_event_source_mappings()["EventSourceMappings"]
     assert len(mappings) == 2
     assert {m.get("StartingPosition") for m in mappings} == {"TRIM_HORIZON"}
