@@ -270,6 +270,7 @@ def report() -> str:
     wheels = wheel_bytes()
     measured, timing = shares(default_mb, default_batch)
     quota_runs = [quota.run(QUOTA, RECORDS, timeout_s) for timeout_s in (30, 3)]
+    refused = quota.run(0.001, 20, 1.5)  # every entry throttled: nothing gets through
     ordered_calls, ordered_s = ordered.measure(LATENCY_MS)
     crowd = fleet.summary()
     memory = peak_memory(1400, 4096)
@@ -323,7 +324,7 @@ def report() -> str:
         )
     lines += _cpu_section(cpu, modify, fast, body, wheels, shipped)
     lines += _share_section(measured, default_mb, default_batch, timing, event_bytes, logs)
-    lines += _quota_section(quota_runs, crowd, ordered_calls, ordered_s)
+    lines += _quota_section(quota_runs, refused, crowd, ordered_calls, ordered_s)
     lines += _memory_section(memory)
     return "\n".join(lines)
 
@@ -488,7 +489,11 @@ def _share_section(
 
 
 def _quota_section(
-    quota_runs: list[quota.QuotaRun], crowd: dict[str, float], calls: int, seconds: float
+    quota_runs: list[quota.QuotaRun],
+    refused: quota.QuotaRun,
+    crowd: dict[str, float],
+    calls: int,
+    seconds: float,
 ) -> list[str]:
     lines = [
         "",
@@ -516,6 +521,11 @@ def _quota_section(
             f"| {r.seconds:.2f} s | {r.left_ms} ms | {r.rate:.0f}/s | {ideal} |"
         )
     lines += [
+        "",
+        f"Persistent throttling (every entry throttled, nothing accepted): {refused.records} "
+        f"records with {refused.timeout_s} s left took **{refused.calls} PutEvents calls** "
+        f"(goal ≤ 20), parked {refused.parked}, reported {refused.reported}, and returned with "
+        f"{refused.left_ms} ms left; the rate it learned: {refused.rate:.0f}/s.",
         "",
         "A fleet on virtual time (bench/fleet.py): execution environments, each running the "
         "handler's own rate with 8 threads and calls of 20 ms (± 10 ms), sharing one "
