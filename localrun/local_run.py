@@ -24,10 +24,10 @@ from typing import Any
 
 import boto3
 
+from dynamodb_fanout.moto_stack import MotoServer
 from dynamodb_fanout.queue import Queue  # the CLI's queue helper (see localrun/__init__)
 from localrun import workload
 from localrun.local_function import FunctionConfig, deployed_environment, zip_sha256
-from localrun.moto_stack import MotoServer
 from localrun.stream_poller import PollerStats, StreamPoller
 from localrun.tf import REPO_ROOT, TerraformRoot
 

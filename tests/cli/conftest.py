@@ -27,8 +27,8 @@ import boto3
 import pytest
 
 from dynamodb_fanout.main import main
+from dynamodb_fanout.moto_stack import DUMMY_CREDENTIALS, MotoServer, moto_server
 from fanout import Clients, Settings, build_runtime, process
-from localrun.moto_stack import DUMMY_CREDENTIALS, MotoServer, moto_server
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's

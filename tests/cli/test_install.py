@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
+from dynamodb_fanout.moto_stack import DUMMY_CREDENTIALS
 from dynamodb_fanout.stream_reader import to_lambda_record
-from localrun.moto_stack import DUMMY_CREDENTIALS
 from tests.cli.conftest import (
     ACCOUNT,
     BUS,

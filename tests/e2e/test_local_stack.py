@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from dynamodb_fanout.moto_stack import MotoServer, is_alive, moto_server
 from localrun import workload
 from localrun.local_run import Deliveries, Deployment, LocalStack, account, fan_out, run_dir
-from localrun.moto_stack import MotoServer, is_alive, moto_server
 from localrun.tf import REPO_ROOT
 from tests import event_schema
 from tests.e2e.conftest import copy_module
