@@ -26,9 +26,9 @@ import boto3
 
 from dynamodb_fanout.moto_stack import MotoServer
 from dynamodb_fanout.queue import Queue  # the CLI's queue helper (see localrun/__init__)
+from dynamodb_fanout.stream_poller import PollerStats, StreamPoller
 from localrun import workload
 from localrun.local_function import FunctionConfig, deployed_environment, zip_sha256
-from localrun.stream_poller import PollerStats, StreamPoller
 from localrun.tf import REPO_ROOT, TerraformRoot
 
 EXAMPLE_DIR = REPO_ROOT / "examples" / "local"
