@@ -251,11 +251,15 @@ def table_arn(stream_arn: str) -> str:
 
 
 def deploy(
-    moto: MotoServer, stream_arn: str | None = None, name: str = FUNCTION, **env: str
+    moto: MotoServer,
+    stream_arn: str | None = None,
+    name: str = FUNCTION,
+    description: str = "",
+    **env: str,
 ) -> str:
-    """The fan-out function as the module deploys it: its environment and, when a stream
-    is given, its event source mapping (created after the test's writes: moto would try
-    to run the function on later writes and drop their stream records). Its ARN."""
+    """The fan-out function as the module deploys it: its environment, its description and,
+    when a stream is given, its event source mapping (created after the test's writes: moto
+    would try to run the function on later writes and drop their stream records). Its ARN."""
     iam = client(moto, "iam")
     try:
         role = iam.get_role(RoleName="fanout")["Role"]["Arn"]
@@ -284,6 +288,7 @@ def deploy(
         Handler="fanout.handler.lambda_handler",
         Code={"ZipFile": code.getvalue()},
         Environment={"Variables": env},
+        Description=description,
     )["FunctionArn"]
     if stream_arn is not None:
         lam.create_event_source_mapping(
