@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from dynamodb_fanout.local_run import DESCRIPTION as DESCRIPTION_PATTERN
+from dynamodb_fanout.local_run import LocalContext
 from dynamodb_fanout.moto_stack import DUMMY_CREDENTIALS
 from tests.cli.conftest import BUS, FUNCTION, REGION, client, consumer_queue, deploy, dlq, drain
 from tests.cli.conftest import table_with_stream as new_table
@@ -224,3 +227,20 @@ def test_only_the_fan_out_handler_is_run(moto, cli) -> None:
     ran = cli("local-run", "--function", FUNCTION)
     assert ran.status == 2
     assert "handler is 'app.handler', not the fan-out's fanout.handler.lambda_handler" in ran.err
+
+
+def test_the_context_counts_down_from_the_functions_timeout() -> None:
+    context = LocalContext("fn", timeout_s=60, memory_mb=256, arn="arn:aws:lambda:::function:fn")
+    remaining = context.get_remaining_time_in_millis()
+    assert 59_000 < remaining <= 60_000
+    assert (context.function_name, context.memory_limit_in_mb) == ("fn", 256)
+    assert context.aws_request_id and context.invoked_function_arn.endswith(":fn")
+    assert LocalContext("fn", timeout_s=0).get_remaining_time_in_millis() == 0
+
+
+def test_the_modules_description_names_the_table_the_way_local_run_reads_it() -> None:
+    """local-run finds the stream through the table the module's description names."""
+    main_tf = (REPO / "main.tf").read_text()
+    (description,) = re.findall(r'^\s*description\s*=\s*"(Fans out changes[^"]*)"', main_tf, re.M)
+    match = DESCRIPTION_PATTERN.match(description.replace("${local.table_name}", TABLE))
+    assert match is not None and match["table"] == TABLE, description

@@ -74,6 +74,8 @@ def test_function_gets_its_settings_from_terraform(stack):
     outputs = stack.deployment.outputs
     assert stack.deployment.function.handler == "fanout.handler.lambda_handler"
     assert stack.deployment.runs_current_code()  # the deployed zip is this source's build
+    # local-run found the table's stream from the function alone (its description)
+    assert stack.deployment.target.stream_arn == outputs["stream_arn"]
     assert env["EVENT_BUS_NAME"] == outputs["event_bus_name"]
     assert env["DLQ_URL"] == outputs["dlq_url"]
     assert env["EVENT_SOURCE"] == f"dynamodb.{outputs['table_name']}"
