@@ -1,13 +1,17 @@
-"""`dynamodb-fanout local-run`, installed: a root on moto_server, with events flowing.
+"""dynamodb-fanout without an AWS account, installed with the local extra.
 
-The function is deployed as the module deploys it for a local run (its
-environment and description, no event source mapping); the installed command,
-run in its own process from a directory outside this repository with nothing
-of it on sys.path, reads the table's stream, runs the installed handler with
-the function's settings and publishes to the function's bus, where a rule
-routes to a consumer queue. A rerun publishes nothing new (the checkpoint);
-a mapping on the stream stops the run with the reason; records the handler
+`local-run`: a root on moto_server, with events flowing. The function is
+deployed as the module deploys it for a local run (its environment and
+description, no event source mapping); the installed command, run in its own
+process from a directory outside this repository with nothing of it on
+sys.path, reads the table's stream, runs the installed handler with the
+function's settings and publishes to the function's bus, where a rule routes
+to a consumer queue. A rerun publishes nothing new (the checkpoint); a
+mapping on the stream stops the run with the reason; records the handler
 reports back are redelivered from the lowest one, then given up.
+
+`check-pattern` as the README prints it, with no credentials, no region and
+no endpoint: it starts a private moto_server, asks it, and stops it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +29,7 @@ import pytest
 
 from dynamodb_fanout.local_run import DESCRIPTION as DESCRIPTION_PATTERN
 from dynamodb_fanout.local_run import LocalContext
-from dynamodb_fanout.moto_stack import DUMMY_CREDENTIALS
+from dynamodb_fanout.moto_stack import DUMMY_CREDENTIALS, is_alive
 from tests.cli.conftest import BUS, FUNCTION, REGION, client, consumer_queue, deploy, dlq, drain
 from tests.cli.conftest import table_with_stream as new_table
 
@@ -36,11 +41,11 @@ CHECKPOINT = f"local-run.{FUNCTION}.json"
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`pip install .` into a clean virtual environment: its `dynamodb-fanout`."""
+    """`pip install ".[local]"` into a clean virtual environment: its `dynamodb-fanout`."""
     venv = tmp_path_factory.mktemp("installed") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(REPO)],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", f"{REPO}[local]"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -244,3 +249,36 @@ def test_the_modules_description_names_the_table_the_way_local_run_reads_it() ->
     (description,) = re.findall(r'^\s*description\s*=\s*"(Fans out changes[^"]*)"', main_tf, re.M)
     match = DESCRIPTION_PATTERN.match(description.replace("${local.table_name}", TABLE))
     assert match is not None and match["table"] == TABLE, description
+
+
+# --- check-pattern without an AWS account -----------------------------------------------------
+
+README_LINE = re.compile(r"^dynamodb-fanout check-pattern --pattern .*$", re.MULTILINE)
+
+
+def test_check_pattern_as_the_readme_prints_it_starts_its_own_moto(installed, tmp_path) -> None:
+    (line,) = README_LINE.findall((REPO / "README.md").read_text())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
+    env.update(HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true")  # no account at all
+    argv = shlex.split(line)
+    ran = subprocess.run(
+        [str(installed / "bin" / argv[0]), *argv[1:]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert (
+        "5 of 27 sample records match (decided by a temporary bus on a private moto_server"
+        in ran.stdout
+    )
+    said = re.search(
+        r"no AWS credentials found: trying the pattern on a private moto_server at "
+        r"http://127\.0\.0\.1:\d+ \(pid (\d+)\), stopped when done",
+        ran.stderr,
+    )
+    assert said, ran.stderr
+    assert not is_alive(int(said.group(1)))  # the server is gone with the command
