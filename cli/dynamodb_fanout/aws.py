@@ -24,6 +24,7 @@ import boto3
 from botocore.config import Config
 
 from dynamodb_fanout.errors import CliError, error_code
+from dynamodb_fanout.moto_stack import DUMMY_CREDENTIALS, REGION
 
 if TYPE_CHECKING:  # the local run imports this module without the handler's package
     from fanout import Runtime, Settings
@@ -131,6 +132,17 @@ class Aws:
     _session: Any = field(default=None, repr=False)
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
     _account: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def local(cls, endpoint_url: str, region: str = REGION) -> Aws:
+        """At a local moto_server: its dummy credentials and region, never the caller's."""
+        session = boto3.session.Session(
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
+            region_name=region,
+        )
+        return cls(region=region, endpoint_url=endpoint_url, _session=session)
 
     @property
     def session(self) -> Any:

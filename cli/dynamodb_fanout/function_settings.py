@@ -53,12 +53,18 @@ class StreamMapping:
 
 @dataclass(frozen=True)
 class Function:
-    """The deployed function: its ARN, environment and the streams it reads."""
+    """The deployed function: its ARN, environment and the streams it reads; for a local run
+    (``local-run``) also its handler, limits, code and description."""
 
     name: str
     arn: str
     environment: dict[str, str]
     mappings: tuple[StreamMapping, ...]
+    handler: str = ""
+    timeout_s: int = 3  # Lambda's defaults
+    memory_mb: int = 128
+    code_sha256: str = ""  # base64 SHA-256 of the deployed zip, as Lambda reports it
+    description: str = ""
 
     @property
     def account(self) -> str | None:
@@ -148,7 +154,17 @@ def read_function(aws: Aws, name: str) -> Function:
             break
         page = {"Marker": marker}
     arn = str(config.get("FunctionArn") or name)
-    return Function(name, arn, environment, tuple(mappings))
+    return Function(
+        str(config.get("FunctionName") or name),
+        arn,
+        environment,
+        tuple(mappings),
+        handler=str(config.get("Handler") or ""),
+        timeout_s=int(config.get("Timeout") or 3),
+        memory_mb=int(config.get("MemorySize") or 128),
+        code_sha256=str(config.get("CodeSha256") or ""),
+        description=str(config.get("Description") or ""),
+    )
 
 
 def resolve(aws: Aws, args: argparse.Namespace, need_bus: bool = True) -> Resolved:

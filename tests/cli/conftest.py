@@ -27,8 +27,8 @@ import boto3
 import pytest
 
 from dynamodb_fanout.main import main
+from dynamodb_fanout.moto_stack import DUMMY_CREDENTIALS, MotoServer, moto_server
 from fanout import Clients, Settings, build_runtime, process
-from localrun.moto_stack import DUMMY_CREDENTIALS, MotoServer, moto_server
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's
@@ -251,11 +251,15 @@ def table_arn(stream_arn: str) -> str:
 
 
 def deploy(
-    moto: MotoServer, stream_arn: str | None = None, name: str = FUNCTION, **env: str
+    moto: MotoServer,
+    stream_arn: str | None = None,
+    name: str = FUNCTION,
+    description: str = "",
+    **env: str,
 ) -> str:
-    """The fan-out function as the module deploys it: its environment and, when a stream
-    is given, its event source mapping (created after the test's writes: moto would try
-    to run the function on later writes and drop their stream records). Its ARN."""
+    """The fan-out function as the module deploys it: its environment, its description and,
+    when a stream is given, its event source mapping (created after the test's writes: moto
+    would try to run the function on later writes and drop their stream records). Its ARN."""
     iam = client(moto, "iam")
     try:
         role = iam.get_role(RoleName="fanout")["Role"]["Arn"]
@@ -284,6 +288,7 @@ def deploy(
         Handler="fanout.handler.lambda_handler",
         Code={"ZipFile": code.getvalue()},
         Environment={"Variables": env},
+        Description=description,
     )["FunctionArn"]
     if stream_arn is not None:
         lam.create_event_source_mapping(

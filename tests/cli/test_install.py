@@ -8,7 +8,8 @@ function's own parked changes and failed batches, and leave, with a line and
 exit status 1, what another table or another function put in the function's
 queues or bucket: a forged DLQ message naming another table, bus and source,
 another function's on-failure batches and S3 objects. One environment serves
-every test of this file (installing costs tens of seconds).
+every test of this file (installing costs tens of seconds). Without moto (the
+local extra), check-pattern with no AWS account says how to get one or the other.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import Any
 
 import pytest
 
+from dynamodb_fanout.moto_stack import DUMMY_CREDENTIALS
 from dynamodb_fanout.stream_reader import to_lambda_record
-from localrun.moto_stack import DUMMY_CREDENTIALS
 from tests.cli.conftest import (
     ACCOUNT,
     BUS,
@@ -50,6 +51,7 @@ REPO = Path(__file__).resolve().parents[2]
 SOURCE = "dynamodb.Orders"  # the function's EVENT_SOURCE, as the module sets it
 THEIRS = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:payments-fanout"
 FAILED_BATCHES = "orders-failed-batches"
+PAID = '{"detail-type":["MODIFY"],"detail":{"newImage":{"status":["PAID"]}}}'
 
 
 @pytest.fixture(scope="module")
@@ -281,3 +283,25 @@ def test_replay_recovers_the_functions_batches_only(moto, recorder, installed, t
     assert other.returncode == 2
     assert f"table {table_arn(payments)} is not the function's" in other.stderr
     assert drain(moto, consumer) == []
+
+
+def test_check_pattern_without_an_account_or_moto_says_how(installed, tmp_path) -> None:
+    """The base install has no moto: with no credentials and no endpoint, one line says what
+    check-pattern needs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))}
+    env.update(HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true")
+    ran = subprocess.run(
+        [str(installed / "bin" / "dynamodb-fanout"), "check-pattern", "--pattern", PAID],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert ran.returncode == 2, ran.stdout + ran.stderr
+    assert ran.stderr == (
+        "dynamodb-fanout: error: check-pattern needs EventBridge: pass --endpoint-url/--region "
+        "(with AWS credentials), or install the local extra to use a private moto_server: "
+        'pip install "dynamodb-stream-fanout[local]"\n'
+    )

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from dynamodb_fanout.aws import Aws
+from dynamodb_fanout.moto_stack import MotoServer
 from fanout import Settings, convert, decode, fetch_full_event
-from localrun.moto_stack import MotoServer
 from tests.cli.conftest import (
     BUS,
     FUNCTION,

@@ -18,6 +18,9 @@ from dynamodb_fanout.main import main
         (["backfill", "--table", "t", "--event-bus", "b", "--segments", "0"], "at least 1"),
         (["redrive", "--queue-url", "q", "--detail-format", "xml"], "invalid choice: 'xml'"),
         (["nosuch"], "invalid choice: 'nosuch'"),
+        (["local-run"], "required: --function"),
+        (["local-run", "--function", "f", "--batch-size", "10001"], "batch size (1 to 10000)"),
+        (["local-run", "--function", "f", "--once", "--follow"], "not allowed with argument"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(argv, says, capsys) -> None:
@@ -48,7 +51,7 @@ def test_help_states_the_exit_status_and_the_function_option(command, capsys) ->
 
 
 @pytest.mark.parametrize(
-    "command", ["redrive", "replay", "backfill", "check-pattern", "fetch-event"]
+    "command", ["redrive", "replay", "backfill", "check-pattern", "fetch-event", "local-run"]
 )
 def test_help_shows_examples_line_by_line(command, capsys) -> None:
     with pytest.raises(SystemExit):

@@ -23,7 +23,7 @@ import boto3
 import pytest
 from python_terraform import IsFlagged
 
-from localrun.moto_stack import MotoServer, is_alive, moto_server
+from dynamodb_fanout.moto_stack import MotoServer, is_alive, moto_server
 from localrun.tf import PLAN_HAS_CHANGES, PLAN_NO_CHANGES, TerraformRoot
 from tests.e2e.conftest import copy_module
 from tests.module.conftest import ROOT

@@ -31,7 +31,7 @@ from typing import Any
 import boto3
 import pytest
 
-from localrun.moto_stack import MotoServer, is_alive, moto_server
+from dynamodb_fanout.moto_stack import MotoServer, is_alive, moto_server
 from localrun.tf import PLAN_HAS_CHANGES
 from tests.e2e.test_real_root import PROVIDER_OVERRIDE, Root, changes, planned, replaced
 from tests.module.conftest import ROOT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from localrun.moto_stack import HOST, is_alive, moto_server
+from dynamodb_fanout.moto_stack import HOST, is_alive, moto_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,13 +53,14 @@ def test_server_dies_with_a_parent_killed_without_cleanup(tmp_path):
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from localrun.moto_stack import moto_server\n"
+        "from dynamodb_fanout.moto_stack import moto_server\n"
         f"with moto_server(log_dir=Path({str(tmp_path)!r})) as s:\n"
         "    print(s.pid, flush=True)\n"
         "    time.sleep(60)\n"
     )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "cli")}
     parent = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
     )
     server_pid = int(parent.stdout.readline())
     assert is_alive(server_pid)
@@ -100,7 +102,7 @@ def test_each_response_arrives_in_one_piece(tmp_path):
 
     The aws provider reads a response's headers, hands the response on, and can
     then lose a body that was not already read with them: its SDK sends the call
-    again, and a create moto already did fails (localrun/moto_serve.py says how).
+    again, and a create moto already did fails (cli/dynamodb_fanout/moto_serve.py says how).
     moto_server sends headers and body apart; under load a read gets the headers
     alone often enough that a few hundred calls show it.
     """

@@ -1,6 +1,6 @@
 """moto's AWS stand-in on werkzeug's server, each response sent in one piece.
 
-``python -m localrun.moto_serve -H 127.0.0.1 -p PORT`` is what ``moto_server``
+``python -m dynamodb_fanout.moto_serve -H 127.0.0.1 -p PORT`` is what ``moto_server``
 runs (moto's WSGI app on werkzeug's threaded server, one log line per request),
 with one difference: the status line, the headers and the body of a response
 leave in a single ``sendall``. moto_server writes the headers and then the body,
