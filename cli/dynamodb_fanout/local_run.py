@@ -19,10 +19,10 @@ mapping's work:
   as Lambda does: redelivery from the lowest reported sequence number, up to
   the function's ``MAXIMUM_RETRY_ATTEMPTS`` times, then the batch is given up;
 - **the handler** is the installed ``fanout`` package's, called in-process
-  through its public ``process`` with the function's settings and a context
-  whose clock runs down from the function's timeout; what it published,
-  parked and reported is read from its own metrics line, the one it writes
-  for CloudWatch in Lambda;
+  through its public ``invoke`` with the function's settings and a context
+  whose clock runs down from the function's timeout; its counts (published,
+  parked, reported) are summed for the run's report, and ``--function-log``
+  gets the same metrics line the function writes for CloudWatch in Lambda;
 - **the checkpoint** (a 0600 JSON file, per stream and shard) is saved after
   every invocation, so a rerun goes on where the last one stopped and
   publishes nothing twice; deleting it starts over.
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import logging
 import re
@@ -45,7 +44,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -66,7 +64,7 @@ from dynamodb_fanout.progress import Progress
 from dynamodb_fanout.provenance import StreamRef
 from dynamodb_fanout.report import add_output_options, emit
 from dynamodb_fanout.stream_poller import PollerStats, StreamPoller
-from fanout import Runtime, process
+from fanout import Counts, Runtime, emf_line, invoke
 
 HANDLER = "fanout.handler.lambda_handler"  # the module's handler string
 # The module's description of the function names its table (main.tf).
@@ -271,25 +269,18 @@ class Checkpoint:
 
 @dataclass
 class HandlerCounts:
-    """What the handler said it did, summed over its metrics lines (one per invocation)."""
+    """What the handler did, summed over its invocations (its metrics lines' counts)."""
 
     published: int = 0
     claim_checked: int = 0
     parked: Counter[str] = field(default_factory=Counter)
     reported: int = 0
 
-    def add(self, output: str) -> None:
-        for line in output.splitlines():
-            try:
-                document = json.loads(line)
-            except ValueError:
-                continue
-            if not isinstance(document, dict) or "_aws" not in document:
-                continue
-            self.published += int(document.get("Published", 0))
-            self.claim_checked += int(document.get("ClaimChecked", 0))
-            self.parked.update(document.get("DeadLetteredByReason") or {})
-            self.reported += int(document.get("Reported", 0))
+    def add(self, counts: Counts) -> None:
+        self.published += counts.published
+        self.claim_checked += counts.claim_checked
+        self.parked.update(counts.dead_lettered)
+        self.reported += counts.reported
 
 
 Batch = list[dict[str, Any]]
@@ -337,15 +328,13 @@ class LocalRun:
     def _invoke(self, event: dict[str, Any], context: Any) -> Any:
         if self.before_invoke:
             self.before_invoke(event["Records"])
-        output = io.StringIO()
-        try:
-            with redirect_stdout(output):  # the handler's metrics line, as Lambda logs it
-                return process(event, context, self.runtime)
-        finally:
-            self.counts.add(output.getvalue())
-            if self.function_log is not None:
-                self.function_log.write(output.getvalue())
-                self.function_log.flush()
+        done = invoke(event, context, self.runtime)
+        self.counts.add(done.counts)
+        if self.function_log is not None:  # the metrics line, as Lambda logs it
+            line = emf_line(done.counts, self.target.function.name, done.duration_ms)
+            self.function_log.write(line + "\n")
+            self.function_log.flush()
+        return done.response
 
     def _invoked(self, stats: PollerStats) -> None:
         self.checkpoint.save(self.target.stream_arn, self.poller.checkpoints)

@@ -33,7 +33,8 @@ from fanout.dead_letter import (
 )
 from fanout.deadline import Deadline
 from fanout.delivery import Envelope, Left, Outcome
-from fanout.invocation import process
+from fanout.invocation import Invocation, invoke, process
+from fanout.metrics import Counts, emf_line
 from fanout.records import (
     Entry,
     MalformedRecord,
@@ -61,11 +62,13 @@ __all__ = [
     "ClaimCheck",
     "ClaimCheckError",
     "Clients",
+    "Counts",
     "DeadLetter",
     "DeadLetterQueue",
     "Deadline",
     "Entry",
     "Envelope",
+    "Invocation",
     "Left",
     "MalformedRecord",
     "NotADeadLetter",
@@ -79,8 +82,10 @@ __all__ = [
     "client_config",
     "convert",
     "decode",
+    "emf_line",
     "entry_size",
     "fetch_full_event",
+    "invoke",
     "is_pointer",
     "iso_utc",
     "jsonable",

@@ -16,6 +16,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fanout import metrics
@@ -32,8 +33,29 @@ logger = logging.getLogger("fanout")
 CHECK_EVERY = 16
 
 
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """What one invocation did: Lambda's response, the counts its metrics line carries."""
+
+    response: dict[str, list]
+    counts: metrics.Counts
+    duration_ms: float
+
+
 def process(event: Any, context: Any, rt: Runtime) -> dict[str, list]:
-    """Publish every record or park it; report the rest. Never raises for bad input."""
+    """Publish every record or park it; report the rest. Never raises for bad input.
+
+    Writes the invocation's metrics line (CloudWatch's Embedded Metric Format) to stdout,
+    where Lambda ships it to the function's log group.
+    """
+    done = invoke(event, context, rt)
+    metrics.emit(done.counts, _function_name(context), done.duration_ms)
+    return done.response
+
+
+def invoke(event: Any, context: Any, rt: Runtime) -> Invocation:
+    """``process`` without the metrics line: the response and the counts, for a caller that
+    runs the handler itself (the operations CLI's local run)."""
     started = time.perf_counter()
     # The event and the clients outlive the invocation's work: frozen, the
     # garbage collector does not scan them again and again while thousands
@@ -49,9 +71,7 @@ def process(event: Any, context: Any, rt: Runtime) -> dict[str, list]:
             response = _fan_out(records, rt, deadline, counts)
     finally:
         gc.unfreeze()
-    duration_ms = (time.perf_counter() - started) * 1000
-    metrics.emit(counts, _function_name(context), duration_ms)
-    return response
+    return Invocation(response, counts, (time.perf_counter() - started) * 1000)
 
 
 def envelopes(records: list[Any], rt: Runtime, deadline: Deadline) -> Iterator[Envelope]:
