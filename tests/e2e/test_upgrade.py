@@ -33,6 +33,7 @@ import pytest
 
 from localrun.moto_stack import MotoServer, is_alive, moto_server
 from localrun.tf import PLAN_HAS_CHANGES
+from tests.e2e.conftest import copy_module_files
 from tests.e2e.test_real_root import PROVIDER_OVERRIDE, Root, changes, planned, replaced
 from tests.module.conftest import ROOT
 
@@ -231,14 +232,6 @@ def release_files(commit: str, into: Path) -> None:
         tar.extractall(into, filter="data")
 
 
-def working_tree_files(into: Path) -> None:
-    """The module as it is in this checkout."""
-    (into / "dist").mkdir(parents=True, exist_ok=True)
-    for path in ROOT.glob("*.tf"):
-        shutil.copy(path, into / path.name)
-    shutil.copy(ROOT / "dist" / "fanout.zip", into / "dist" / "fanout.zip")
-
-
 # docs/module.md, Upgrading: renaming a module block needs a moved block, or every
 # resource of the instance (its DLQ and parked messages too) is destroyed and re-created.
 RENAMED = 'module "recent" {'
@@ -297,7 +290,7 @@ def switch_to_working_tree(directory: Path) -> None:
     for instance in INSTANCES:
         module = directory / "modules" / instance
         shutil.rmtree(module)
-        working_tree_files(module)
+        copy_module_files(module)  # the module as it is in this checkout
 
 
 @pytest.fixture(scope="module")

@@ -54,7 +54,8 @@ DEPRECATED_IN_6 = re.compile(
 
 
 def test_no_attribute_deprecated_in_aws_6() -> None:
-    files = [*ROOT.glob("*.tf"), *ROOT.glob("examples/*/*.tf"), *ROOT.glob("tests/*.tftest.hcl")]
+    files = [*ROOT.glob("*.tf"), *ROOT.glob("modules/*/*.tf"), *ROOT.glob("examples/*/*.tf")]
+    files += ROOT.glob("tests/*.tftest.hcl")
     used = {
         p.relative_to(ROOT).as_posix(): DEPRECATED_IN_6.search(p.read_text("utf-8")) for p in files
     }
@@ -69,9 +70,10 @@ def test_the_deprecation_reader_finds_the_forms() -> None:
 
 
 def test_module_uses_only_the_aws_provider() -> None:
-    sources = re.findall(r'source\s*=\s*"([^"]+)"', (ROOT / "versions.tf").read_text("utf-8"))
-    assert sources == ["hashicorp/aws"]
-    for path in ROOT.glob("*.tf"):
+    for versions in [ROOT / "versions.tf", *ROOT.glob("modules/*/versions.tf")]:
+        sources = re.findall(r'source\s*=\s*"([^"]+)"', versions.read_text("utf-8"))
+        assert sources == ["hashicorp/aws"], versions
+    for path in [*ROOT.glob("*.tf"), *ROOT.glob("modules/*/*.tf")]:
         text = path.read_text("utf-8")
         assert not re.search(r'(resource|data)\s+"(archive|null|random|local)_', text), path.name
         assert "aws_iam_role_policy_attachment" not in text, f"managed policy in {path.name}"
