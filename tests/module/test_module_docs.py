@@ -39,6 +39,16 @@ def test_examples_require_what_the_module_requires(example: str) -> None:
     assert dict(VERSION.findall(text)) == {"required_version": ">= 1.5", "version": AWS_RANGE}
 
 
+def test_local_modules_require_what_the_module_requires() -> None:
+    modules = sorted({p.parent for p in ROOT.glob("modules/*/*.tf")})
+    assert modules, "no local module under modules/"
+    for module in modules:
+        versions = module / "versions.tf"
+        assert versions.exists(), f"{module.name} has no versions.tf"
+        constraints = dict(VERSION.findall(versions.read_text("utf-8")))
+        assert constraints == {"required_version": ">= 1.5", "version": AWS_RANGE}, module.name
+
+
 def test_docs_state_the_tested_range() -> None:
     docs = " ".join((ROOT / "docs" / "module.md").read_text("utf-8").split())
     assert f"`{AWS_RANGE}`" in docs
