@@ -9,13 +9,7 @@ locals {
   create_large_event_bucket = var.create_large_event_bucket
   claim_check_enabled       = var.create_large_event_bucket || var.large_event_bucket != null
 
-  # Bucket names are global, lowercase, at most 63 characters: a readable part of the
-  # name, a hash of the whole name, the account and the region.
-  # The hash is of the name as given, so names that lowercase alike still differ.
-  large_event_bucket_name = var.large_event_bucket_name != null ? var.large_event_bucket_name : join("-", [
-    trim(substr(replace(lower(local.name), "/[^a-z0-9-]/", "-"), 0, 16), "-"),
-    substr(sha1(local.name), 0, 6), "large", local.account_id, local.region,
-  ])
+  large_event_bucket_name = var.large_event_bucket_name != null ? var.large_event_bucket_name : local.bucket_names.large
   large_event_bucket = (
     var.create_large_event_bucket ? local.large_event_bucket_name : var.large_event_bucket
   )

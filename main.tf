@@ -31,6 +31,17 @@ locals {
   )
   name = var.name != null ? var.name : local.name_from_table
 
+  # The module's buckets' default names (claim_check.tf, on_failure_bucket.tf). Bucket names
+  # are global, lowercase, at most 63 characters: a readable part of the name, a hash of the
+  # whole name, what the bucket holds, the account and the region. The hash is of the name
+  # as given, so names that lowercase alike still differ.
+  bucket_names = {
+    for holds in ["large", "failed"] : holds => join("-", [
+      trim(substr(replace(lower(local.name), "/[^a-z0-9-]/", "-"), 0, 16), "-"),
+      substr(sha1(local.name), 0, 6), holds, local.account_id, local.region,
+    ])
+  }
+
   # The stream's table as the ARN names it (null while the ARN is unknown at plan).
   stream_table_name = try(split("/", split(":", var.dynamodb_stream_arn)[5])[1], null)
 

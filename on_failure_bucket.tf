@@ -8,12 +8,8 @@
 locals {
   create_on_failure_bucket = var.create_event_source_mapping && var.on_failure_bucket.create
 
-  # Global, lowercase, at most 63 characters: like the claim-check bucket's, with "failed".
-  on_failure_bucket_name = var.on_failure_bucket.name != null ? var.on_failure_bucket.name : join("-", [
-    trim(substr(replace(lower(local.name), "/[^a-z0-9-]/", "-"), 0, 16), "-"),
-    substr(sha1(local.name), 0, 6), "failed", local.account_id, local.region,
-  ])
-  on_failure_bucket_arn = "arn:${local.partition}:s3:::${local.on_failure_bucket_name}"
+  on_failure_bucket_name = var.on_failure_bucket.name != null ? var.on_failure_bucket.name : local.bucket_names.failed
+  on_failure_bucket_arn  = "arn:${local.partition}:s3:::${local.on_failure_bucket_name}"
 
   # The account whose bucket may receive failed batches: this one for the module's bucket,
   # on_failure_destination_bucket_owner (default this one) for a bucket given by ARN.
