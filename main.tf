@@ -31,6 +31,17 @@ locals {
   )
   name = var.name != null ? var.name : local.name_from_table
 
+  # The module's buckets' default names (claim_check.tf, on_failure_bucket.tf). Bucket names
+  # are global, lowercase, at most 63 characters: a readable part of the name, a hash of the
+  # whole name, what the bucket holds, the account and the region. The hash is of the name
+  # as given, so names that lowercase alike still differ.
+  bucket_names = {
+    for holds in ["large", "failed"] : holds => join("-", [
+      trim(substr(replace(lower(local.name), "/[^a-z0-9-]/", "-"), 0, 16), "-"),
+      substr(sha1(local.name), 0, 6), holds, local.account_id, local.region,
+    ])
+  }
+
   # The stream's table as the ARN names it (null while the ARN is unknown at plan).
   stream_table_name = try(split("/", split(":", var.dynamodb_stream_arn)[5])[1], null)
 
@@ -111,6 +122,15 @@ resource "aws_lambda_function" "this" {
       condition     = fileexists(local.lambda_zip_path)
       error_message = "The deployment zip ${local.lambda_zip_path} does not exist. Run `make package` in the module's checkout (it writes dist/fanout.zip), or set lambda_zip_path to a zip built by it."
     }
+    # The claim-check bucket the function writes to (claim_check.tf): one, given or created.
+    precondition {
+      condition     = !var.create_large_event_bucket || var.large_event_bucket == null
+      error_message = "Set either large_event_bucket (an existing bucket) or create_large_event_bucket = true, not both."
+    }
+    precondition {
+      condition     = !var.create_large_event_bucket || var.large_event_bucket_owner == null
+      error_message = "large_event_bucket_owner is for a bucket given as large_event_bucket; the bucket create_large_event_bucket creates belongs to this account."
+    }
   }
 
   # The log group must exist first, or Lambda creates one without retention;
@@ -176,6 +196,11 @@ resource "aws_lambda_event_source_mapping" "this" {
     precondition {
       condition     = var.maximum_retry_attempts != -1 || var.maximum_record_age_in_seconds != -1
       error_message = "maximum_retry_attempts and maximum_record_age_in_seconds are both -1: a failing batch would block the shard until the stream trims its records (24 hours), which are then lost without an on-failure record. Set maximum_record_age_in_seconds (60-604800; the default is 21600), or maximum_retry_attempts (0-10000; 10 was the default before -1)."
+    }
+    # One on-failure destination: the module's bucket (on_failure_bucket.tf) or a given ARN.
+    precondition {
+      condition     = !local.create_on_failure_bucket || var.on_failure_destination_arn == null
+      error_message = "on_failure_destination_arn is set while on_failure_bucket.create = true: a mapping has one on-failure destination. Remove on_failure_destination_arn to use the module's bucket, or set on_failure_bucket.create = false to use yours."
     }
   }
 

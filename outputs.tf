@@ -85,7 +85,7 @@ output "on_failure_destination_arn" {
 
 output "on_failure_bucket" {
   description = "Name of the module's on-failure bucket (whole failed batches, under aws/lambda/<mapping UUID>/); null when not created."
-  value       = try(aws_s3_bucket.on_failure[0].bucket, null)
+  value       = try(module.on_failure_bucket[0].name, null)
 }
 
 output "rule_arns" {

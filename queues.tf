@@ -18,7 +18,7 @@ locals {
   on_failure_queue_is_destination = local.create_on_failure_queue && !local.create_on_failure_bucket
   on_failure_destination_arn = (
     !var.create_event_source_mapping ? null :
-    local.create_on_failure_bucket ? aws_s3_bucket.on_failure[0].arn :
+    local.create_on_failure_bucket ? module.on_failure_bucket[0].arn :
     local.create_on_failure_queue ? aws_sqs_queue.on_failure[0].arn : var.on_failure_destination_arn
   )
   on_failure_destination_for_policy = (

@@ -29,7 +29,7 @@ run "off_by_default" {
   command = plan
 
   assert {
-    condition     = length(aws_s3_bucket.large_events) == 0 && length(aws_iam_role_policy.claim_check) == 0
+    condition     = length(module.large_event_bucket) == 0 && length(aws_iam_role_policy.claim_check) == 0
     error_message = "No bucket and no S3 permission unless claim-check is asked for."
   }
   assert {
@@ -48,7 +48,7 @@ run "existing_bucket_gets_put_object_on_its_tables_objects_only" {
   }
 
   assert {
-    condition     = length(aws_s3_bucket.large_events) == 0
+    condition     = length(module.large_event_bucket) == 0
     error_message = "A given bucket must not be created."
   }
   assert {
@@ -100,32 +100,32 @@ run "created_bucket_is_private_encrypted_and_expiring" {
   }
 
   assert {
-    condition     = aws_s3_bucket.large_events[0].bucket == "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-large-123456789012-eu-west-1"
-    error_message = "The bucket name must be <name>-<hash>-large-<account>-<region>, got ${aws_s3_bucket.large_events[0].bucket}."
+    condition     = module.large_event_bucket[0].bucket.bucket == "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-large-123456789012-eu-west-1"
+    error_message = "The bucket name must be <name>-<hash>-large-<account>-<region>, got ${module.large_event_bucket[0].bucket.bucket}."
   }
   assert {
-    condition     = length(aws_s3_bucket.large_events[0].bucket) <= 63
+    condition     = length(module.large_event_bucket[0].bucket.bucket) <= 63
     error_message = "Bucket names have at most 63 characters."
   }
   assert {
     condition = (
-      aws_s3_bucket_public_access_block.large_events[0].block_public_acls &&
-      aws_s3_bucket_public_access_block.large_events[0].block_public_policy &&
-      aws_s3_bucket_public_access_block.large_events[0].ignore_public_acls &&
-      aws_s3_bucket_public_access_block.large_events[0].restrict_public_buckets
+      module.large_event_bucket[0].public_access_block.block_public_acls &&
+      module.large_event_bucket[0].public_access_block.block_public_policy &&
+      module.large_event_bucket[0].public_access_block.ignore_public_acls &&
+      module.large_event_bucket[0].public_access_block.restrict_public_buckets
     )
     error_message = "All public access must be blocked."
   }
   assert {
-    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.large_events[0].rule).apply_server_side_encryption_by_default).sse_algorithm == "AES256"
+    condition     = one(one(module.large_event_bucket[0].server_side_encryption_configuration.rule).apply_server_side_encryption_by_default).sse_algorithm == "AES256"
     error_message = "Without a key the bucket must use SSE-S3."
   }
   assert {
-    condition     = one([for r in aws_s3_bucket_lifecycle_configuration.large_events[0].rule : one(r.expiration).days if r.id == "expire-large-events" && r.status == "Enabled" && one(r.filter).prefix == "claims/"]) == 3
+    condition     = one([for r in module.large_event_bucket[0].lifecycle_configuration.rule : one(r.expiration).days if r.id == "expire-large-events" && r.status == "Enabled" && one(r.filter).prefix == "claims/"]) == 3
     error_message = "Objects under the prefix must expire after large_event_expiration_days."
   }
   assert {
-    condition     = one([for r in aws_s3_bucket_lifecycle_configuration.large_events[0].rule : one(r.abort_incomplete_multipart_upload).days_after_initiation if r.id == "abort-incomplete-uploads" && r.status == "Enabled"]) == 1
+    condition     = one([for r in module.large_event_bucket[0].lifecycle_configuration.rule : one(r.abort_incomplete_multipart_upload).days_after_initiation if r.id == "abort-incomplete-uploads" && r.status == "Enabled"]) == 1
     error_message = "Incomplete uploads must be aborted after a day."
   }
   assert {
@@ -133,13 +133,13 @@ run "created_bucket_is_private_encrypted_and_expiring" {
       Sid       = "StoreLargeEvents"
       Effect    = "Allow"
       Action    = ["s3:PutObject"]
-      Resource  = ["arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}/claims/orders/*"]
+      Resource  = ["arn:aws:s3:::${module.large_event_bucket[0].bucket.bucket}/claims/orders/*"]
       Condition = { StringEquals = { "s3:ResourceAccount" = "123456789012" } }
     }]
     error_message = "PutObject must be on the created bucket's <prefix><table>/ only, owned by this account: ${aws_iam_role_policy.claim_check[0].policy}"
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET"] == aws_s3_bucket.large_events[0].bucket && output.large_event_bucket == aws_s3_bucket.large_events[0].bucket
+    condition     = aws_lambda_function.this.environment[0].variables["LARGE_EVENT_BUCKET"] == module.large_event_bucket[0].bucket.bucket && output.large_event_bucket == module.large_event_bucket[0].bucket.bucket
     error_message = "The function must write to the created bucket."
   }
 }
@@ -151,7 +151,7 @@ run "customer_key_encrypts_and_is_granted" {
   }
 
   assert {
-    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.large_events[0].rule).apply_server_side_encryption_by_default).kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"
+    condition     = one(one(module.large_event_bucket[0].server_side_encryption_configuration.rule).apply_server_side_encryption_by_default).kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/1111-2222"
     error_message = "The created bucket must encrypt with the customer key."
   }
   assert {
@@ -163,8 +163,8 @@ run "customer_key_encrypts_and_is_granted" {
       Condition = {
         StringEquals = { "kms:ViaService" = "s3.eu-west-1.amazonaws.com" }
         StringLike = { "kms:EncryptionContext:aws:s3:arn" = [
-          "arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}",
-          "arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}/large-events/orders/*",
+          "arn:aws:s3:::${module.large_event_bucket[0].bucket.bucket}",
+          "arn:aws:s3:::${module.large_event_bucket[0].bucket.bucket}/large-events/orders/*",
         ] }
       }
     }
@@ -182,29 +182,59 @@ run "bucket_keeps_its_events_and_refuses_plain_http" {
   }
 
   assert {
-    condition     = aws_s3_bucket.large_events[0].force_destroy == false
+    condition     = module.large_event_bucket[0].bucket.force_destroy == false
     error_message = "By default a destroy must not delete stored events (force_destroy = false)."
   }
   assert {
-    condition = jsondecode(aws_s3_bucket_policy.large_events[0].policy).Statement == [{
+    condition = jsondecode(module.large_event_bucket[0].policy.policy).Statement == [{
       Sid       = "DenyRequestsWithoutTLS"
       Effect    = "Deny"
       Principal = "*"
       Action    = "s3:*"
-      Resource  = ["arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}", "arn:aws:s3:::${aws_s3_bucket.large_events[0].bucket}/*"]
+      Resource  = ["arn:aws:s3:::${module.large_event_bucket[0].bucket.bucket}", "arn:aws:s3:::${module.large_event_bucket[0].bucket.bucket}/*"]
       Condition = { Bool = { "aws:SecureTransport" = "false" } }
-    }] && aws_s3_bucket_policy.large_events[0].bucket == aws_s3_bucket.large_events[0].id
+    }] && module.large_event_bucket[0].policy.bucket == module.large_event_bucket[0].bucket.id
     error_message = "The bucket must deny every request without TLS, on the bucket and its objects."
+  }
+}
+
+# The bucket's module (modules/private_bucket) refuses a rename; expect_failures can name
+# only this module's own objects, so these two runs plan that module alone: the bucket as
+# claim_check.tf creates it, then under the name it would get from name = "orders-renamed".
+run "the_created_bucket_records_its_name" {
+  module {
+    source = "./modules/private_bucket"
+  }
+  variables {
+    name       = "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-large-123456789012-eu-west-1"
+    expiration = { rule_id = "expire-large-events", prefix = "large-events/", days = 14 }
+    rename_refusal = {
+      bucket             = "claim-check bucket"
+      losing             = "its stored events"
+      keep_name_with     = "large_event_bucket_name"
+      force_destroy_with = "large_event_bucket_force_destroy"
+      module_address     = "module.large_event_bucket[0]"
+    }
   }
 }
 
 run "renaming_the_module_is_refused_while_the_bucket_would_follow" {
   command = plan
-  variables {
-    create_large_event_bucket = true
-    name                      = "orders-renamed"
+  module {
+    source = "./modules/private_bucket"
   }
-  expect_failures = [aws_s3_bucket.large_events]
+  variables {
+    name       = "orders-renamed-${substr(sha1("orders-renamed"), 0, 6)}-large-123456789012-eu-west-1"
+    expiration = { rule_id = "expire-large-events", prefix = "large-events/", days = 14 }
+    rename_refusal = {
+      bucket             = "claim-check bucket"
+      losing             = "its stored events"
+      keep_name_with     = "large_event_bucket_name"
+      force_destroy_with = "large_event_bucket_force_destroy"
+      module_address     = "module.large_event_bucket[0]"
+    }
+  }
+  expect_failures = [aws_s3_bucket.this]
 }
 
 run "renaming_keeps_the_bucket_when_its_name_is_pinned" {
@@ -215,7 +245,7 @@ run "renaming_keeps_the_bucket_when_its_name_is_pinned" {
     large_event_bucket_name   = "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-large-123456789012-eu-west-1"
   }
   assert {
-    condition     = aws_s3_bucket.large_events[0].bucket == "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-large-123456789012-eu-west-1" && aws_lambda_function.this.function_name == "orders-renamed"
+    condition     = module.large_event_bucket[0].bucket.bucket == "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-large-123456789012-eu-west-1" && aws_lambda_function.this.function_name == "orders-renamed"
     error_message = "large_event_bucket_name must keep the bucket through a rename."
   }
 }
@@ -228,7 +258,7 @@ run "tls_only_policy_can_be_left_out_for_a_local_stack" {
     large_event_bucket_tls_only = false
   }
   assert {
-    condition     = length(aws_s3_bucket_policy.large_events) == 0 && length(aws_s3_bucket.large_events) == 1
+    condition     = module.large_event_bucket[0].policy == null && length(module.large_event_bucket) == 1
     error_message = "large_event_bucket_tls_only = false leaves the bucket without the TLS policy."
   }
 }
@@ -241,7 +271,7 @@ run "force_destroy_is_the_users_choice" {
     large_event_bucket_force_destroy = true
   }
   assert {
-    condition     = aws_s3_bucket.large_events[0].force_destroy == true
+    condition     = module.large_event_bucket[0].bucket.force_destroy == true
     error_message = "large_event_bucket_force_destroy must reach the bucket."
   }
 }
@@ -278,7 +308,7 @@ run "bucket_given_and_created_is_refused" {
     large_event_bucket        = "my-large-events"
     create_large_event_bucket = true
   }
-  expect_failures = [aws_s3_bucket.large_events]
+  expect_failures = [aws_lambda_function.this]
 }
 
 run "bucket_arn_is_refused" {
@@ -314,8 +344,8 @@ run "long_names_keep_the_bucket_name_valid" {
   }
 
   assert {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", aws_s3_bucket.large_events[0].bucket))
-    error_message = "The bucket name must be a valid S3 name, got ${aws_s3_bucket.large_events[0].bucket}."
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", module.large_event_bucket[0].bucket.bucket))
+    error_message = "The bucket name must be a valid S3 name, got ${module.large_event_bucket[0].bucket.bucket}."
   }
 }
 
@@ -390,7 +420,7 @@ run "the_created_bucket_has_no_other_owner" {
     create_large_event_bucket = true
     large_event_bucket_owner  = "210987654321"
   }
-  expect_failures = [aws_s3_bucket.large_events]
+  expect_failures = [aws_lambda_function.this]
 }
 
 run "owner_must_be_an_account_id" {

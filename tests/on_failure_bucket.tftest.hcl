@@ -15,7 +15,7 @@ override_resource {
 }
 
 override_resource {
-  target = aws_s3_bucket.on_failure
+  target = module.on_failure_bucket[0].aws_s3_bucket.this
   values = {
     arn = "arn:aws:s3:::orders-fanout-29c851-failed-123456789012-eu-west-1"
   }
@@ -27,7 +27,7 @@ variables {
 
 run "off_by_default_the_queue_is_the_destination" {
   assert {
-    condition     = length(aws_s3_bucket.on_failure) == 0 && output.on_failure_bucket == null
+    condition     = length(module.on_failure_bucket) == 0 && output.on_failure_bucket == null
     error_message = "No bucket unless on_failure_bucket.create."
   }
   assert {
@@ -46,11 +46,11 @@ run "a_created_bucket_becomes_the_destination_and_the_queue_stays" {
     on_failure_bucket = { create = true }
   }
   assert {
-    condition     = aws_s3_bucket.on_failure[0].bucket == "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-failed-123456789012-eu-west-1" && output.on_failure_bucket == aws_s3_bucket.on_failure[0].bucket
-    error_message = "The bucket must be <name>-<hash>-failed-<account>-<region>, got ${aws_s3_bucket.on_failure[0].bucket}."
+    condition     = module.on_failure_bucket[0].bucket.bucket == "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-failed-123456789012-eu-west-1" && output.on_failure_bucket == module.on_failure_bucket[0].bucket.bucket
+    error_message = "The bucket must be <name>-<hash>-failed-<account>-<region>, got ${module.on_failure_bucket[0].bucket.bucket}."
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.this[0].destination_config[0].on_failure[0].destination_arn == aws_s3_bucket.on_failure[0].arn && output.on_failure_destination_arn == aws_s3_bucket.on_failure[0].arn
+    condition     = aws_lambda_event_source_mapping.this[0].destination_config[0].on_failure[0].destination_arn == module.on_failure_bucket[0].bucket.arn && output.on_failure_destination_arn == module.on_failure_bucket[0].bucket.arn
     error_message = "The bucket must be the mapping's one on-failure destination."
   }
   assert {
@@ -63,14 +63,14 @@ run "a_created_bucket_becomes_the_destination_and_the_queue_stays" {
         Sid       = "WriteFailedBatchesToBucket"
         Effect    = "Allow"
         Action    = ["s3:PutObject"]
-        Resource  = ["arn:aws:s3:::${aws_s3_bucket.on_failure[0].bucket}/*"]
+        Resource  = ["arn:aws:s3:::${module.on_failure_bucket[0].bucket.bucket}/*"]
         Condition = { StringEquals = { "s3:ResourceAccount" = "123456789012" } }
       },
       {
         Sid       = "ListFailedBatchesBucket"
         Effect    = "Allow"
         Action    = ["s3:ListBucket"]
-        Resource  = ["arn:aws:s3:::${aws_s3_bucket.on_failure[0].bucket}"]
+        Resource  = ["arn:aws:s3:::${module.on_failure_bucket[0].bucket.bucket}"]
         Condition = { StringEquals = { "s3:ResourceAccount" = "123456789012" } }
       },
     ]
@@ -87,31 +87,31 @@ run "the_bucket_keeps_its_batches_privately" {
     on_failure_bucket = { create = true }
   }
   assert {
-    condition     = aws_s3_bucket.on_failure[0].force_destroy == false
+    condition     = module.on_failure_bucket[0].bucket.force_destroy == false
     error_message = "By default a destroy must not delete stored batches (force_destroy = false)."
   }
   assert {
     condition = (
-      aws_s3_bucket_public_access_block.on_failure[0].block_public_acls &&
-      aws_s3_bucket_public_access_block.on_failure[0].block_public_policy &&
-      aws_s3_bucket_public_access_block.on_failure[0].ignore_public_acls &&
-      aws_s3_bucket_public_access_block.on_failure[0].restrict_public_buckets &&
-      aws_s3_bucket_public_access_block.on_failure[0].bucket == aws_s3_bucket.on_failure[0].id
+      module.on_failure_bucket[0].public_access_block.block_public_acls &&
+      module.on_failure_bucket[0].public_access_block.block_public_policy &&
+      module.on_failure_bucket[0].public_access_block.ignore_public_acls &&
+      module.on_failure_bucket[0].public_access_block.restrict_public_buckets &&
+      module.on_failure_bucket[0].public_access_block.bucket == module.on_failure_bucket[0].bucket.id
     )
     error_message = "All public access must be blocked."
   }
   assert {
-    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.on_failure[0].rule).apply_server_side_encryption_by_default).sse_algorithm == "AES256"
+    condition     = one(one(module.on_failure_bucket[0].server_side_encryption_configuration.rule).apply_server_side_encryption_by_default).sse_algorithm == "AES256"
     error_message = "Without a key the bucket must use SSE-S3."
   }
   assert {
-    condition = [for r in aws_s3_bucket_lifecycle_configuration.on_failure[0].rule : {
+    condition = [for r in module.on_failure_bucket[0].lifecycle_configuration.rule : {
       id = r.id, status = r.status, days = one(r.expiration).days, abort = one(r.abort_incomplete_multipart_upload).days_after_initiation
     }] == [{ id = "expire-failed-batches", status = "Enabled", days = 14, abort = 1 }]
     error_message = "Failed batches must expire after 14 days by default, incomplete uploads after a day."
   }
   assert {
-    condition = jsondecode(aws_s3_bucket_policy.on_failure[0].policy) == {
+    condition = jsondecode(module.on_failure_bucket[0].policy.policy) == {
       Version = "2012-10-17"
       Statement = [
         {
@@ -119,7 +119,7 @@ run "the_bucket_keeps_its_batches_privately" {
           Effect    = "Deny"
           Principal = "*"
           Action    = "s3:PutObject"
-          Resource  = "arn:aws:s3:::${aws_s3_bucket.on_failure[0].bucket}/*"
+          Resource  = "arn:aws:s3:::${module.on_failure_bucket[0].bucket.bucket}/*"
           Condition = { ArnNotEquals = { "aws:PrincipalArn" = ["arn:aws:iam::123456789012:role/orders-fanout-eu-west-1"] } }
         },
         {
@@ -127,12 +127,12 @@ run "the_bucket_keeps_its_batches_privately" {
           Effect    = "Deny"
           Principal = "*"
           Action    = "s3:*"
-          Resource  = ["arn:aws:s3:::${aws_s3_bucket.on_failure[0].bucket}", "arn:aws:s3:::${aws_s3_bucket.on_failure[0].bucket}/*"]
+          Resource  = ["arn:aws:s3:::${module.on_failure_bucket[0].bucket.bucket}", "arn:aws:s3:::${module.on_failure_bucket[0].bucket.bucket}/*"]
           Condition = { Bool = { "aws:SecureTransport" = "false" } }
         },
       ]
-    } && aws_s3_bucket_policy.on_failure[0].bucket == aws_s3_bucket.on_failure[0].id
-    error_message = "Only the function's role may write objects, and nothing without TLS: ${aws_s3_bucket_policy.on_failure[0].policy}"
+    } && module.on_failure_bucket[0].policy.bucket == module.on_failure_bucket[0].bucket.id
+    error_message = "Only the function's role may write objects, and nothing without TLS: ${module.on_failure_bucket[0].policy.policy}"
   }
 }
 
@@ -147,9 +147,9 @@ run "settings_and_a_customer_key_reach_the_bucket" {
   }
   assert {
     condition = (
-      one(one(aws_s3_bucket_server_side_encryption_configuration.on_failure[0].rule).apply_server_side_encryption_by_default).sse_algorithm == "aws:kms" &&
-      one(one(aws_s3_bucket_server_side_encryption_configuration.on_failure[0].rule).apply_server_side_encryption_by_default).kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000009" &&
-      one(aws_s3_bucket_server_side_encryption_configuration.on_failure[0].rule).bucket_key_enabled == true
+      one(one(module.on_failure_bucket[0].server_side_encryption_configuration.rule).apply_server_side_encryption_by_default).sse_algorithm == "aws:kms" &&
+      one(one(module.on_failure_bucket[0].server_side_encryption_configuration.rule).apply_server_side_encryption_by_default).kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/aaaaaaaa-0000-0000-0000-000000000009" &&
+      one(module.on_failure_bucket[0].server_side_encryption_configuration.rule).bucket_key_enabled == true
     )
     error_message = "The bucket must encrypt with the given key, with an S3 Bucket Key."
   }
@@ -162,15 +162,15 @@ run "settings_and_a_customer_key_reach_the_bucket" {
       Condition = {
         StringEquals = { "kms:ViaService" = "s3.eu-west-1.amazonaws.com" }
         StringLike = { "kms:EncryptionContext:aws:s3:arn" = [
-          "arn:aws:s3:::${aws_s3_bucket.on_failure[0].bucket}",
-          "arn:aws:s3:::${aws_s3_bucket.on_failure[0].bucket}/*",
+          "arn:aws:s3:::${module.on_failure_bucket[0].bucket.bucket}",
+          "arn:aws:s3:::${module.on_failure_bucket[0].bucket.bucket}/*",
         ] }
       }
     }
     error_message = "With a key the role may GenerateDataKey with it, through S3, for this bucket only: ${aws_iam_role_policy.this[0].policy}"
   }
   assert {
-    condition     = one(aws_s3_bucket_lifecycle_configuration.on_failure[0].rule[0].expiration).days == 3 && aws_s3_bucket.on_failure[0].force_destroy == true
+    condition     = one(module.on_failure_bucket[0].lifecycle_configuration.rule[0].expiration).days == 3 && module.on_failure_bucket[0].bucket.force_destroy == true
     error_message = "expiration_days and force_destroy must reach the bucket."
   }
 }
@@ -195,7 +195,7 @@ run "the_bucket_alone" {
     on_failure_bucket       = { create = true }
   }
   assert {
-    condition     = length(aws_sqs_queue.on_failure) == 0 && length(aws_sqs_queue_policy.on_failure) == 0 && length(aws_s3_bucket.on_failure) == 1
+    condition     = length(aws_sqs_queue.on_failure) == 0 && length(aws_sqs_queue_policy.on_failure) == 0 && length(module.on_failure_bucket) == 1
     error_message = "A new install can have the bucket without the queue."
   }
   assert {
@@ -212,7 +212,7 @@ run "no_mapping_no_bucket" {
     on_failure_bucket           = { create = true }
   }
   assert {
-    condition     = length(aws_s3_bucket.on_failure) == 0 && !strcontains(aws_iam_role_policy.this[0].policy, "s3:")
+    condition     = length(module.on_failure_bucket) == 0 && !strcontains(aws_iam_role_policy.this[0].policy, "s3:")
     error_message = "Without a mapping there is nothing to fail: no bucket, no grant."
   }
 }
@@ -225,8 +225,8 @@ run "two_instances_get_two_buckets" {
     on_failure_bucket   = { create = true }
   }
   assert {
-    condition     = aws_s3_bucket.on_failure[0].bucket == "orders-fanout-${substr(sha1("Orders-fanout"), 0, 6)}-failed-123456789012-eu-west-1"
-    error_message = "Names that lowercase alike must still differ by the hash of the name as given: ${aws_s3_bucket.on_failure[0].bucket}."
+    condition     = module.on_failure_bucket[0].bucket.bucket == "orders-fanout-${substr(sha1("Orders-fanout"), 0, 6)}-failed-123456789012-eu-west-1"
+    error_message = "Names that lowercase alike must still differ by the hash of the name as given: ${module.on_failure_bucket[0].bucket.bucket}."
   }
 }
 
@@ -242,18 +242,50 @@ run "long_names_keep_the_bucket_name_valid" {
     values = { id = "ap-southeast-5", name = "ap-southeast-5" }
   }
   assert {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", aws_s3_bucket.on_failure[0].bucket))
-    error_message = "The bucket name must be a valid S3 name, got ${aws_s3_bucket.on_failure[0].bucket}."
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", module.on_failure_bucket[0].bucket.bucket))
+    error_message = "The bucket name must be a valid S3 name, got ${module.on_failure_bucket[0].bucket.bucket}."
+  }
+}
+
+# The bucket's module (modules/private_bucket) refuses a rename; expect_failures can name
+# only this module's own objects, so these two runs plan that module alone: the bucket as
+# on_failure_bucket.tf creates it, then under the name it would get from name = "orders-renamed".
+run "the_created_bucket_records_its_name" {
+  module {
+    source = "./modules/private_bucket"
+  }
+  variables {
+    name                  = "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-failed-123456789012-eu-west-1"
+    expiration            = { rule_id = "expire-failed-batches", days = 14 }
+    exclusive_writer_arns = ["arn:aws:iam::123456789012:role/orders-fanout-eu-west-1"]
+    rename_refusal = {
+      bucket             = "on-failure bucket"
+      losing             = "the failed batches it keeps"
+      keep_name_with     = "on_failure_bucket.name"
+      force_destroy_with = "on_failure_bucket.force_destroy"
+      module_address     = "module.on_failure_bucket[0]"
+    }
   }
 }
 
 run "renaming_the_module_is_refused_while_the_bucket_would_follow" {
   command = plan
-  variables {
-    on_failure_bucket = { create = true }
-    name              = "orders-renamed"
+  module {
+    source = "./modules/private_bucket"
   }
-  expect_failures = [aws_s3_bucket.on_failure]
+  variables {
+    name                  = "orders-renamed-${substr(sha1("orders-renamed"), 0, 6)}-failed-123456789012-eu-west-1"
+    expiration            = { rule_id = "expire-failed-batches", days = 14 }
+    exclusive_writer_arns = ["arn:aws:iam::123456789012:role/orders-fanout-eu-west-1"]
+    rename_refusal = {
+      bucket             = "on-failure bucket"
+      losing             = "the failed batches it keeps"
+      keep_name_with     = "on_failure_bucket.name"
+      force_destroy_with = "on_failure_bucket.force_destroy"
+      module_address     = "module.on_failure_bucket[0]"
+    }
+  }
+  expect_failures = [aws_s3_bucket.this]
 }
 
 run "renaming_keeps_the_bucket_when_its_name_is_pinned" {
@@ -263,7 +295,7 @@ run "renaming_keeps_the_bucket_when_its_name_is_pinned" {
     on_failure_bucket = { create = true, name = "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-failed-123456789012-eu-west-1" }
   }
   assert {
-    condition     = aws_s3_bucket.on_failure[0].bucket == "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-failed-123456789012-eu-west-1" && aws_lambda_function.this.function_name == "orders-renamed"
+    condition     = module.on_failure_bucket[0].bucket.bucket == "orders-fanout-${substr(sha1("orders-fanout"), 0, 6)}-failed-123456789012-eu-west-1" && aws_lambda_function.this.function_name == "orders-renamed"
     error_message = "on_failure_bucket.name must keep the bucket through a rename."
   }
 }
@@ -276,7 +308,7 @@ run "bucket_and_given_destination_conflict" {
     on_failure_bucket          = { create = true }
     on_failure_destination_arn = "arn:aws:s3:::somewhere-else"
   }
-  expect_failures = [aws_s3_bucket.on_failure]
+  expect_failures = [aws_lambda_event_source_mapping.this]
 }
 
 run "bucket_name_is_validated" {

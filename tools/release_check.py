@@ -14,8 +14,9 @@ naming each disagreement, unless:
 - every pin (`?ref=<id>` or `.git@<id>`) in README.md, docs/ and examples/ is the full
   commit id of the newest release, with its version on the same line, and README.md has one;
 - `__version__` in cli/dynamodb_fanout/__init__.py at that commit is the release's version;
-- the module files users get (the root's *.tf and dist/fanout.zip) are the same at HEAD as
-  at that commit, or else CHANGELOG.md's `## [Unreleased]` section says what differs.
+- the module files users get (the root's *.tf, its local modules' modules/*/*.tf and
+  dist/fanout.zip) are the same at HEAD as at that commit, or else CHANGELOG.md's
+  `## [Unreleased]` section says what differs.
 
     python -m tools.release_check [--root DIR]
 """
@@ -37,8 +38,9 @@ PIN = re.compile(r"(?:\?ref=|\.git@)(?!<)([^\s\"'`)\]&#]+)")
 FULL_ID = re.compile(r"^[0-9a-f]{40}$")
 VERSION = re.compile(r'^__version__ = "([^"]+)"$', re.MULTILINE)
 CLI_INIT = "cli/dynamodb_fanout/__init__.py"
-# What a `git::` source gives a user: the module's .tf files at the root and its zip.
-MODULE_FILES = (":(glob)*.tf", "dist/fanout.zip")
+# What a `git::` source gives a user: the module's .tf files at the root, those of its local
+# modules (modules/<name>/, which the root calls) and its zip.
+MODULE_FILES = (":(glob)*.tf", ":(glob)modules/*/*.tf", "dist/fanout.zip")
 COMMIT_FORMAT = "Commit: `<full 40-character commit id>`"
 
 

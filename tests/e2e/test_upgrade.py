@@ -33,6 +33,7 @@ import pytest
 
 from dynamodb_fanout.moto_stack import MotoServer, is_alive, moto_server
 from localrun.tf import PLAN_HAS_CHANGES
+from tests.e2e.conftest import copy_module_files
 from tests.e2e.test_real_root import PROVIDER_OVERRIDE, Root, changes, planned, replaced
 from tests.module.conftest import ROOT
 
@@ -231,14 +232,6 @@ def release_files(commit: str, into: Path) -> None:
         tar.extractall(into, filter="data")
 
 
-def working_tree_files(into: Path) -> None:
-    """The module as it is in this checkout."""
-    (into / "dist").mkdir(parents=True, exist_ok=True)
-    for path in ROOT.glob("*.tf"):
-        shutil.copy(path, into / path.name)
-    shutil.copy(ROOT / "dist" / "fanout.zip", into / "dist" / "fanout.zip")
-
-
 # docs/module.md, Upgrading: renaming a module block needs a moved block, or every
 # resource of the instance (its DLQ and parked messages too) is destroyed and re-created.
 RENAMED = 'module "recent" {'
@@ -297,7 +290,7 @@ def switch_to_working_tree(directory: Path) -> None:
     for instance in INSTANCES:
         module = directory / "modules" / instance
         shutil.rmtree(module)
-        working_tree_files(module)
+        copy_module_files(module)  # the module as it is in this checkout
 
 
 @pytest.fixture(scope="module")
@@ -374,13 +367,15 @@ def test_upgrade_from_the_previous_release_changes_only_what_it_adds(
     # its environment (the safety valve) and a throttling alarm is new; the TLS-only bucket
     # policy and the bucket's name record are new; the bucket stops deleting its events on
     # destroy (force_destroy true -> false). All in place, as CHANGELOG.md's Migration (from
-    # 0.2.0) says. Then what this tree changes for every release (UNRELEASED).
+    # 0.2.0) says; the bucket's resources are at their addresses in its module (moved.tf).
+    # Then what this tree changes for every release (UNRELEASED).
+    bucket = "module.from_v0_2_0.module.large_event_bucket[0]"
     assert touched == {
         "module.from_v0_2_0.aws_cloudwatch_metric_alarm.throttling[0]": ["create"],
         "module.from_v0_2_0.aws_iam_role.this[0]": ["update"],
-        "module.from_v0_2_0.aws_s3_bucket.large_events[0]": ["update"],
-        "module.from_v0_2_0.aws_s3_bucket_policy.large_events[0]": ["create"],
-        "module.from_v0_2_0.terraform_data.large_event_bucket_name[0]": ["create"],
+        f"{bucket}.aws_s3_bucket.this": ["update"],
+        f"{bucket}.aws_s3_bucket_policy.this[0]": ["create"],
+        f"{bucket}.terraform_data.name": ["create"],
     } | unreleased("from_v0_2_0"), touched
 
 
@@ -407,14 +402,14 @@ def unreleased(instance: str) -> dict[str, list[str]]:
 
 # The previous release's instance also switches its on-failure destination to a bucket.
 SWITCH_TO_BUCKET = {
-    f"module.from_v0_3_0.{address}": ["create"]
+    f"module.from_v0_3_0.module.on_failure_bucket[0].{address}": ["create"]
     for address in (
-        "aws_s3_bucket.on_failure[0]",
-        "aws_s3_bucket_lifecycle_configuration.on_failure[0]",
-        "aws_s3_bucket_policy.on_failure[0]",
-        "aws_s3_bucket_public_access_block.on_failure[0]",
-        "aws_s3_bucket_server_side_encryption_configuration.on_failure[0]",
-        "terraform_data.on_failure_bucket_name[0]",
+        "aws_s3_bucket.this",
+        "aws_s3_bucket_lifecycle_configuration.this",
+        "aws_s3_bucket_policy.this[0]",
+        "aws_s3_bucket_public_access_block.this",
+        "aws_s3_bucket_server_side_encryption_configuration.this",
+        "terraform_data.name",
     )
 } | {
     # The role's grant moves from the queue to the bucket.
@@ -465,6 +460,45 @@ def test_claim_check_policies_name_the_tables_objects_and_the_owner(
         table = "upg-orders" if instance == "from_v0_2_0" else "upg-recent"
         assert after["Resource"] == [before["Resource"][0][: -len("*")] + f"{table}/*"], after
         assert after["Condition"] == {"StringEquals": {"s3:ResourceAccount": "123456789012"}}
+
+
+# moved.tf: the claim-check bucket's resources, from their addresses in 0.2.0 and 0.3.0 to
+# the bucket's module (modules/private_bucket). 0.2.0 had no bucket policy nor name record.
+CLAIM_CHECK_MOVES = {
+    "aws_s3_bucket.large_events[0]": "aws_s3_bucket.this",
+    "aws_s3_bucket_public_access_block.large_events[0]": "aws_s3_bucket_public_access_block.this",
+    "aws_s3_bucket_server_side_encryption_configuration.large_events[0]": (
+        "aws_s3_bucket_server_side_encryption_configuration.this"
+    ),
+    "aws_s3_bucket_lifecycle_configuration.large_events[0]": (
+        "aws_s3_bucket_lifecycle_configuration.this"
+    ),
+    "aws_s3_bucket_policy.large_events[0]": "aws_s3_bucket_policy.this[0]",
+    "terraform_data.large_event_bucket_name[0]": "terraform_data.name",
+}
+SINCE_0_3_0 = {"aws_s3_bucket_policy.large_events[0]", "terraform_data.large_event_bucket_name[0]"}
+
+
+def test_the_claim_check_bucket_moves_into_its_module(upgraded: dict[str, Any]) -> None:
+    # The plan names a moved resource by its new address, with the old one beside it.
+    for instance in WITH_CLAIM_CHECK:
+        moves = {
+            rc["previous_address"]: (rc["address"], rc["change"]["actions"])
+            for rc in upgraded["shown"]["resource_changes"]
+            if rc.get("previous_address", "").startswith(f"module.{instance}.")
+        }
+        bucket = f"module.{instance}.module.large_event_bucket[0]"
+        expected = {
+            f"module.{instance}.{old}": (f"{bucket}.{new}", ["no-op"])
+            for old, new in CLAIM_CHECK_MOVES.items()
+            if instance != "from_v0_2_0" or old not in SINCE_0_3_0
+        }
+        if instance == "from_v0_2_0":  # force_destroy true -> false, in place (see above)
+            expected[f"module.{instance}.aws_s3_bucket.large_events[0]"] = (
+                f"{bucket}.aws_s3_bucket.this",
+                ["update"],
+            )
+        assert moves == expected, moves
 
 
 def test_the_retry_default_changes_the_mapping_in_place(upgraded: dict[str, Any]) -> None:

@@ -39,6 +39,16 @@ def test_examples_require_what_the_module_requires(example: str) -> None:
     assert dict(VERSION.findall(text)) == {"required_version": ">= 1.5", "version": AWS_RANGE}
 
 
+def test_local_modules_require_what_the_module_requires() -> None:
+    modules = sorted({p.parent for p in ROOT.glob("modules/*/*.tf")})
+    assert modules, "no local module under modules/"
+    for module in modules:
+        versions = module / "versions.tf"
+        assert versions.exists(), f"{module.name} has no versions.tf"
+        constraints = dict(VERSION.findall(versions.read_text("utf-8")))
+        assert constraints == {"required_version": ">= 1.5", "version": AWS_RANGE}, module.name
+
+
 def test_docs_state_the_tested_range() -> None:
     docs = " ".join((ROOT / "docs" / "module.md").read_text("utf-8").split())
     assert f"`{AWS_RANGE}`" in docs
@@ -54,7 +64,8 @@ DEPRECATED_IN_6 = re.compile(
 
 
 def test_no_attribute_deprecated_in_aws_6() -> None:
-    files = [*ROOT.glob("*.tf"), *ROOT.glob("examples/*/*.tf"), *ROOT.glob("tests/*.tftest.hcl")]
+    files = [*ROOT.glob("*.tf"), *ROOT.glob("modules/*/*.tf"), *ROOT.glob("examples/*/*.tf")]
+    files += ROOT.glob("tests/*.tftest.hcl")
     used = {
         p.relative_to(ROOT).as_posix(): DEPRECATED_IN_6.search(p.read_text("utf-8")) for p in files
     }
@@ -69,9 +80,10 @@ def test_the_deprecation_reader_finds_the_forms() -> None:
 
 
 def test_module_uses_only_the_aws_provider() -> None:
-    sources = re.findall(r'source\s*=\s*"([^"]+)"', (ROOT / "versions.tf").read_text("utf-8"))
-    assert sources == ["hashicorp/aws"]
-    for path in ROOT.glob("*.tf"):
+    for versions in [ROOT / "versions.tf", *ROOT.glob("modules/*/versions.tf")]:
+        sources = re.findall(r'source\s*=\s*"([^"]+)"', versions.read_text("utf-8"))
+        assert sources == ["hashicorp/aws"], versions
+    for path in [*ROOT.glob("*.tf"), *ROOT.glob("modules/*/*.tf")]:
         text = path.read_text("utf-8")
         assert not re.search(r'(resource|data)\s+"(archive|null|random|local)_', text), path.name
         assert "aws_iam_role_policy_attachment" not in text, f"managed policy in {path.name}"
