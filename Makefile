@@ -77,7 +77,7 @@ $(ZIP): $(LAMBDA_SOURCES) tools/package.py | $(VENV)/bin/python
 
 package: $(ZIP) ## Build dist/fanout.zip (byte-identical on every build)
 
-lint: venv tfrc ## ruff, mypy (lambda_src/, cli/) and terraform fmt
+lint: venv tfrc ## ruff, mypy (lambda_src/, cli/, bench/, tools/) and terraform fmt
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

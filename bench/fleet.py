@@ -17,6 +17,7 @@ share, and, after a burst, the drain rate and the oldest entry's wait
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import random
@@ -118,7 +119,7 @@ class Fleet:
             owed += per_second * step
             count, owed = int(owed), owed - int(owed)
             if count:
-                self.at(moment, lambda m=moment, c=count: self._arrive(env, m, c))
+                self.at(moment, functools.partial(self._arrive, env, moment, count))
             moment += step
 
     def at(self, moment: float, action: Callable[[], None]) -> None:
@@ -149,7 +150,7 @@ class Fleet:
             batch = [] if env.endless else [env.backlog.popleft() for _ in range(entries)]
             env.in_flight += 1
             start = self.clock.now + wait.seconds
-            self.at(start, lambda e=env, b=batch, n=entries, t=start: self._call(e, b, n, t))
+            self.at(start, functools.partial(self._call, env, batch, entries, start))
 
     def _call(self, env: Environment, batch: list[float], entries: int, started: float) -> None:
         granted = self.quota.take(entries)

@@ -14,6 +14,7 @@ Every figure is a median over rounds in which the compared runs take turns
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import statistics
@@ -99,7 +100,7 @@ class Context:
         return int((self._deadline - time.monotonic()) * 1000)
 
 
-def cpu_us(work: Callable[[], None], per: int) -> float:
+def cpu_us(work: Callable[[], object], per: int) -> float:
     """Process CPU time of one run, in µs per item (threads included)."""
     started = time.process_time()
     work()
@@ -124,19 +125,25 @@ def _handler(event: dict[str, Any], rt: Runtime) -> Callable[[], None]:
 
 
 def measure(event: dict[str, Any], settings: Settings, rounds: int = 7) -> dict[str, Spread]:
-    """µs per record: one json.dumps of the record, conversion, the whole handler; and the
-    two ratios to json.dumps, each round's own."""
+    """µs per record: one json.dumps of the record, conversion, the whole handler (as
+    configured, and with one request at a time: no pool threads); and the ratios to
+    json.dumps, each round's own."""
     records = event["Records"]
     rt = stubbed_runtime(settings)
+    serial_rt = stubbed_runtime(dataclasses.replace(settings, publish_concurrency=1))
     dumps, handler = _dumps(records), _handler(event, rt)
-    handler()  # warm the environment: endpoint resolution, first signing, threads, the rate
-    samples: dict[str, list[float]] = {k: [] for k in ("dumps", "conversion", "handler")}
+    serial = _handler(event, serial_rt)
+    for warm in (handler, serial):  # endpoint resolution, first signing, threads, the rate
+        warm()
+    names = ("dumps", "conversion", "handler", "serial")
+    samples: dict[str, list[float]] = {k: [] for k in names}
     for _ in range(rounds):
         samples["dumps"].append(cpu_us(dumps, len(records)))
         samples["conversion"].append(cpu_us(lambda: convert_and_pack(records, rt), len(records)))
         samples["handler"].append(cpu_us(handler, len(records)))
+        samples["serial"].append(cpu_us(serial, len(records)))
     out = {name: Spread.of(values) for name, values in samples.items()}
-    for name in ("conversion", "handler"):
+    for name in ("conversion", "handler", "serial"):
         ratios = [a / d for a, d in zip(samples[name], samples["dumps"], strict=True)]
         out[f"{name}_ratio"] = Spread.of(ratios)
     return out

@@ -153,4 +153,5 @@ def _child(url: str, memory_mb: int, batch: int, invocations: int, item_bytes: i
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["child"]:
-        _child(*sys.argv[2:3], *(int(a) for a in sys.argv[3:7]))
+        url, *numbers = sys.argv[2:7]
+        _child(url, *(int(a) for a in numbers))

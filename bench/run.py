@@ -357,7 +357,10 @@ def _cpu_section(
         "Process CPU time per record, 1,000 records of ~1 KB, 7 rounds (bench/hot_path.py). "
         '"Whole handler" is `process()` with the real botocore client as `build_runtime` '
         "makes it, its HTTP send answered in-process: serialisation, signing and response "
-        "parsing are counted, the network is not.",
+        "parsing are counted, the network is not. Answered at once, the pool's threads "
+        "compete for the interpreter lock instead of waiting on sockets: the difference "
+        "between the two whole-handler rows is what handing requests to threads costs in "
+        "that setting.",
         "",
         "| measure | result | goal |",
         "|---|---:|---|",
@@ -366,6 +369,8 @@ def _cpu_section(
         f"= {cpu['conversion_ratio'].text('x', 2)} | ≤ 2.5x |",
         f"| whole handler, botocore included | {cpu['handler'].text(' µs')} "
         f"= {cpu['handler_ratio'].text('x', 2)} | ≤ 6x |",
+        f"| … with one request at a time (`PUBLISH_CONCURRENCY=1`, no pool threads) "
+        f"| {cpu['serial'].text(' µs')} = {cpu['serial_ratio'].text('x', 2)} | |",
         f"| realistic MODIFY (both images, ~1.2 KB items): one `json.dumps` "
         f"| {modify['dumps'].text(' µs')} | |",
         f"| … conversion, the old path (changedAttributes by value, old image in full) "
