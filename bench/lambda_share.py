@@ -26,6 +26,7 @@ import dataclasses
 import io
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -46,6 +47,16 @@ class Share:
     records_per_s: float
     cpu_us_per_record: float
     capped_by: str  # "cgroup v2", "cgroup v1" or "approximation"
+
+
+def median(runs: list[Share]) -> Share:
+    """The median run's records/s and CPU per record (each the median of its own)."""
+    return Share(
+        runs[0].memory_mb,
+        statistics.median(r.records_per_s for r in runs),
+        statistics.median(r.cpu_us_per_record for r in runs),
+        runs[0].capped_by,
+    )
 
 
 def share_of(memory_mb: int) -> float:
@@ -122,13 +133,13 @@ def _child(url: str, memory_mb: int, batch: int, invocations: int, item_bytes: i
     tasks = os.environ.get("FANOUT_BENCH_TASKS")
     if tasks:
         Path(tasks).write_text(str(os.getpid()))  # from here on, the CPU share applies
-    from bench.strategies import SETTINGS, events_client  # noqa: PLC0415 - after the cap
+    from bench.strategies import SETTINGS, shipped_runtime  # noqa: PLC0415 - after the cap
     from bench.workload import batch as make_batch  # noqa: PLC0415
-    from fanout import Clients, build_runtime, process  # noqa: PLC0415
+    from fanout import process  # noqa: PLC0415
 
     # PUBLISH_CONCURRENCY as the module sets it: enough for a batch in one round, at most 32
     settings = dataclasses.replace(SETTINGS, publish_concurrency=min(32, -(-batch // 10)))
-    runtime = build_runtime(settings, Clients(events_client(url, settings.publish_concurrency)))
+    runtime = shipped_runtime(url, settings)
     events = [make_batch(batch, item_bytes) for _ in range(invocations + 1)]
 
     class Context:

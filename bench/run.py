@@ -126,26 +126,46 @@ def batch_rounds(rounds: int = 3, batches: int = 10) -> dict[tuple[int, int], Sp
     return {key: Spread.of(values) for key, values in out.items()}
 
 
-def shares(default_mb: int, batch_size: int) -> tuple[list[lambda_share.Share], dict[str, float]]:
+CPU_ROUNDS = 15  # rounds of the hot path: each well under a second, more of them outlast noise
+SHARE_ROUNDS = 3  # every memory size measured in turns with the others, this many times
+
+
+def shares(
+    default_mb: int, batch_size: int, rounds: int = SHARE_ROUNDS
+) -> tuple[list[lambda_share.Share], dict[int, Spread], dict[str, float]]:
     """Records/s of one warm environment at each memory size, with full batches of the
-    module's default size; and, at the default memory, the invocation's fixed time and the
-    time per record of 1 KB and of 10 KB items (for the cost table)."""
+    module's default size (medians of interleaved rounds, and their spread); and, at the
+    default memory, the invocation's fixed time and the time per record of 1 KB and of
+    10 KB items (for the cost table)."""
     sizes = sorted({*MEMORY_SIZES, default_mb})
     invocations = max(4, 4000 // batch_size)
+    samples: dict[str, list[lambda_share.Share]] = {}
     with fake_eventbridge(LATENCY_MS) as server:
-        measured = [lambda_share.measure(server.url, mb, batch_size, invocations) for mb in sizes]
-        one = lambda_share.measure(server.url, default_mb, batch=1, invocations=50)
-        tens = lambda_share.measure(
-            server.url, default_mb, batch_size, invocations, item_bytes=10 * 1024
-        )
-    default = next(s for s in measured if s.memory_mb == default_mb)
-    per_record = 1 / default.records_per_s
-    invocation = max(0.0, 1 / one.records_per_s - per_record)
-    return measured, {
-        "invocation_s": invocation,
-        "per_record_1kb_s": per_record,
-        "per_record_10kb_s": 1 / tens.records_per_s,
-    }
+        for _ in range(rounds):
+            for mb in sizes:
+                one = lambda_share.measure(server.url, mb, batch_size, invocations)
+                samples.setdefault(str(mb), []).append(one)
+            samples.setdefault("one", []).append(
+                lambda_share.measure(server.url, default_mb, batch=1, invocations=50)
+            )
+            samples.setdefault("tens", []).append(
+                lambda_share.measure(
+                    server.url, default_mb, batch_size, invocations, item_bytes=10 * 1024
+                )
+            )
+    median = {key: lambda_share.median(runs) for key, runs in samples.items()}
+    spread = {mb: Spread.of([run.records_per_s for run in samples[str(mb)]]) for mb in sizes}
+    per_record = 1 / median[str(default_mb)].records_per_s
+    invocation = max(0.0, 1 / median["one"].records_per_s - per_record)
+    return (
+        [median[str(mb)] for mb in sizes],
+        spread,
+        {
+            "invocation_s": invocation,
+            "per_record_1kb_s": per_record,
+            "per_record_10kb_s": 1 / median["tens"].records_per_s,
+        },
+    )
 
 
 def peak_memory(records: int, item_bytes: int) -> dict[str, float]:
@@ -263,12 +283,12 @@ def report() -> str:
     started = time.perf_counter()
     ran = strategies()
     rounds = batch_rounds()
-    cpu = hot_path.measure(batch(RECORDS, 1024), SETTINGS)
+    cpu = hot_path.measure(batch(RECORDS, 1024), SETTINGS, rounds=CPU_ROUNDS)
     modify = hot_path.conversion_before_after(modify_batch(RECORDS), SETTINGS)
     fast = hot_path.with_orjson(batch(RECORDS, 1024), SETTINGS)
     body = hot_path.serialisation(batch(RECORDS, 1024), SETTINGS)
     wheels = wheel_bytes()
-    measured, timing = shares(default_mb, default_batch)
+    measured, spread, timing = shares(default_mb, default_batch)
     quota_runs = [quota.run(QUOTA, RECORDS, timeout_s) for timeout_s in (30, 3)]
     refused = quota.run(0.001, 20, 1.5)  # every entry throttled: nothing gets through
     ordered_calls, ordered_s = ordered.measure(LATENCY_MS)
@@ -324,7 +344,7 @@ def report() -> str:
             f"| {rounds[latency, 10].text(' records/s', 0)} |"
         )
     lines += _cpu_section(cpu, modify, fast, body, wheels, shipped)
-    lines += _share_section(measured, default_mb, default_batch, timing, event_bytes, logs)
+    lines += _share_section(measured, spread, default_mb, default_batch, timing, event_bytes, logs)
     lines += _quota_section(quota_runs, refused, crowd, ordered_calls, ordered_s)
     lines += _memory_section(memory)
     return "\n".join(lines)
@@ -354,7 +374,8 @@ def _cpu_section(
         "",
         "## CPU",
         "",
-        "Process CPU time per record, 1,000 records of ~1 KB, 7 rounds (bench/hot_path.py). "
+        f"Process CPU time per record, 1,000 records of ~1 KB, {CPU_ROUNDS} rounds "
+        "(bench/hot_path.py). "
         '"Whole handler" is `process()` with the real botocore client as `build_runtime` '
         "makes it, its HTTP send answered in-process: serialisation, signing and response "
         "parsing are counted, the network is not. Answered at once, the pool's threads "
@@ -416,6 +437,7 @@ def _cpu_section(
 
 def _share_section(
     measured: list[lambda_share.Share],
+    spread: dict[int, Spread],
     default_mb: int,
     default_batch: int,
     timing: dict[str, float],
@@ -433,7 +455,8 @@ def _share_section(
         f"environment (bench/lambda_share.py) publishes {invocations} invocations of full "
         f"batches ({default_batch:,} records of ~1 KB, the module's default `batch_size`, "
         f"{min(32, -(-default_batch // 10))} threads as the module sets them) to the fake "
-        f"endpoint ({LATENCY_MS} ms), capped by {kind} at memory/1,769 of one CPU. The goal: "
+        f"endpoint ({LATENCY_MS} ms), capped by {kind} at memory/1,769 of one CPU, "
+        f"{SHARE_ROUNDS} rounds over the memory sizes in turns. The goal: "
         "at least 2,000 records/s at the default memory, twice what a DynamoDB partition "
         "can write (1,000 writes of 1 KB a second). Cost per million changes: Lambda "
         "requests, duration and log lines (arm64, us-east-1, prices in bench/cost.py), "
@@ -450,7 +473,8 @@ def _share_section(
         mark = " (default)" if share.memory_mb == default_mb else ""
         lines.append(
             f"| {share.memory_mb} MB{mark} | {lambda_share.share_of(share.memory_mb):.2f} vCPU "
-            f"| {share.records_per_s:,.0f} | {share.cpu_us_per_record:.0f} µs "
+            f"| {share.records_per_s:,.0f} ({spread[share.memory_mb].low:,.0f}-"
+            f"{spread[share.memory_mb].high:,.0f}) | {share.cpu_us_per_record:.0f} µs "
             f"| ${plumbing:.3f} |"
         )
     rows = cost.table(

@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 
-from fanout import Clients, Settings, build_runtime, client_config, process
+from fanout import Runtime, Settings, build_runtime, client_config, process
 
 BUS = "fanoutBus"
 SETTINGS = Settings(event_bus_name=BUS, dlq_url="https://sqs.local/1/dlq")
@@ -56,11 +57,32 @@ def chunks_of_ten(client: Any, event: dict[str, Any]) -> None:
         client.put_events(Entries=entries[start : start + 10])
 
 
+def shipped_runtime(url: str, settings: Settings = SETTINGS) -> Runtime:
+    """The runtime as the function builds it (its clients tuned as in Lambda), sending to url.
+
+    The endpoint comes the way `dynamodb-fanout local-run` gives it, AWS_ENDPOINT_URL,
+    set only while the clients are made; an explicit client would miss the tuning
+    build_runtime does to them and measure a slower function than the one shipped.
+    """
+    session = boto3.session.Session(
+        region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench"
+    )
+    before = os.environ.get("AWS_ENDPOINT_URL")
+    os.environ["AWS_ENDPOINT_URL"] = url
+    try:
+        return build_runtime(settings, session=session)
+    finally:
+        if before is None:
+            del os.environ["AWS_ENDPOINT_URL"]
+        else:
+            os.environ["AWS_ENDPOINT_URL"] = before
+
+
 def warm_fanout(url: str, settings: Settings = SETTINGS) -> Callable[[Any, dict[str, Any]], None]:
     """This handler as a warm execution environment: its runtime (client, threads, the rate
     it learned) built once, as Lambda keeps it between invocations; the first invocation
     is run here, so what is measured is the environment at work."""
-    runtime = build_runtime(settings, Clients(events_client(url, settings.publish_concurrency)))
+    runtime = shipped_runtime(url, settings)
 
     def fanout(_: Any, event: dict[str, Any]) -> None:
         with contextlib.redirect_stdout(io.StringIO()):  # the handler's EMF log line
