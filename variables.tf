@@ -200,9 +200,9 @@ variable "architecture" {
 }
 
 variable "memory_size" {
-  description = "Memory of the function in MB. Lambda gives CPU in proportion (1,769 MB is one vCPU), and the fan-out is bound by CPU: at 1024 MB one invocation of full batches publishes over 2,000 records/s (twice what a DynamoDB partition can write), and a change costs about the same at any size, because more CPU makes it that much shorter (BENCHMARKS.md). A quiet table (one change per invocation) pays for the time of its small invocations: see docs/module.md, What it costs."
+  description = "Memory of the function in MB. Lambda gives CPU in proportion, and the fan-out is bound by CPU: the default, 1,769 MB, is one whole vCPU, the most one Python interpreter can keep busy; there one invocation of full batches publishes well over 2,000 records/s (twice what a DynamoDB partition can write), and a change costs about the same at any size, because more CPU makes it that much shorter (BENCHMARKS.md). A quiet table (one change per invocation) pays for the time of its small invocations: see docs/module.md, What it costs."
   type        = number
-  default     = 1024
+  default     = 1769
   nullable    = false
 
   validation {

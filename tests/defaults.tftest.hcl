@@ -69,8 +69,8 @@ run "function_defaults" {
     error_message = "Without reserved_concurrent_executions the function must be unreserved (-1)."
   }
   assert {
-    condition     = aws_lambda_function.this.memory_size == 1024 && aws_lambda_function.this.timeout == 60
-    error_message = "The function must default to 1024 MB (the CPU that publishes 2,000 records/s) and 60 s."
+    condition     = aws_lambda_function.this.memory_size == 1769 && aws_lambda_function.this.timeout == 60
+    error_message = "The function must default to 1769 MB (one vCPU, the CPU that publishes 2,000 records/s) and 60 s."
   }
   assert {
     condition     = aws_cloudwatch_log_group.this.retention_in_days == 30 && aws_cloudwatch_log_group.this.kms_key_id == null
