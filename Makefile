@@ -21,7 +21,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 ZIP := dist/fanout.zip
 LAMBDA_SOURCES := $(shell find lambda_src -name '*.py' 2>/dev/null | sort)
 
-.PHONY: all help venv venv-run tfrc package lint fmt test test-unit test-cli test-module test-e2e release-check demo invoke bench docs clean
+.PHONY: all help venv venv-run tfrc package lint fmt test test-unit test-cli test-module test-e2e release-check release-tags demo invoke bench docs clean
 .DEFAULT_GOAL := help
 
 # Install stages, in the order they are defined: $(call pip_stage,NAME,FILES,PIP ARGS,GROUP)
@@ -42,11 +42,24 @@ $(eval $(call pip_stage,dev,requirements-dev.txt requirements-demo.txt,-r requir
 
 EVENT ?= examples/events/mixed-batch.json
 
+# The variables a command line may set, as `make help` lists them (lines "#: NAME text"):
+#: EVENT       the stream event `make invoke` runs (default examples/events/mixed-batch.json)
+#: INVOKE_ARGS more options of `make invoke`, e.g. --summary (INVOKE_ARGS=--help lists them)
+#: DEMO_ARGS   options of `make demo`, e.g. --bus-outage (DEMO_ARGS=--help lists them)
+#: BENCH_ARGS  options of `make bench`, e.g. BENCH_ARGS="--write BENCHMARKS.md"
+#: XDIST       pytest-xdist options of each test phase (default "-n 2 --dist loadfile"; "-n 0": one process)
+#: E2E_XDIST   the same for the end-to-end phase (default "-n 3 --dist loadfile")
+#: PYTHON      the Python that creates .venv (default python3; 3.11 or newer)
+#: TF_PROVIDER_MIRROR  a local Terraform provider mirror for `make tfrc` (default /opt/tf-plugins, used when present)
+
 all: test
 
-help: ## List the targets (what a bare `make` does)
+help: ## List the targets and variables (what a bare `make` does)
 	@echo "make TARGET, one of:"
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables, e.g. make invoke EVENT=examples/events/insert.json:"
+	@grep -hE '^#: ' $(MAKEFILE_LIST) | awk '{name = $$2; $$1 = $$2 = ""; sub(/^ +/, ""); printf "  %-19s %s\n", name, $$0}'
 
 $(VENV)/bin/python:
 	@$(STAGE) "create $(VENV) ($$($(PYTHON) --version))" -- $(PYTHON) -m venv $(VENV)
@@ -64,7 +77,7 @@ $(ZIP): $(LAMBDA_SOURCES) tools/package.py | $(VENV)/bin/python
 
 package: $(ZIP) ## Build dist/fanout.zip (byte-identical on every build)
 
-lint: venv tfrc ## ruff, mypy (lambda_src/, cli/) and terraform fmt
+lint: venv tfrc ## ruff, mypy (lambda_src/, cli/, bench/, tools/) and terraform fmt
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -126,8 +139,11 @@ test-module: venv ## The module phase: terraform test, validate, checkov, docs (
 test-e2e: venv ## The end-to-end phase: the module applied to moto_server (tests/e2e)
 	$(PYTEST_E2E) $(E2E_TESTS)
 
-release-check: ## The README's ?ref= tag, the CHANGELOG's newest release and __version__ agree; the tag exists
+release-check: ## The docs pin the CHANGELOG's newest release commit (its __version__); the module since is in [Unreleased]
 	$(PYTHON) -m tools.release_check
+
+release-tags: ## Annotated tags vX.Y.Z at the commits the CHANGELOG's releases name (for mirrors; never moves a tag)
+	$(PYTHON) -m tools.release_tags
 
 demo: venv-run package tfrc ## Run the whole fan-out locally on moto (no AWS account)
 	$(PY) -m localrun.demo $(DEMO_ARGS)

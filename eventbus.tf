@@ -52,7 +52,9 @@ resource "aws_cloudwatch_event_archive" "this" {
   count = var.archive == null ? 0 : 1
 
   # Archive names allow at most 48 characters; a shortened name keeps a hash of the whole.
+  # A given name keeps an archive named otherwise (0.1.0 cut "<name>-archive" to 48).
   name = (
+    var.archive.name != null ? var.archive.name :
     length("${local.name}-archive") <= 48 ? "${local.name}-archive" :
     "${substr(local.name, 0, 30)}-${substr(sha1(local.name), 0, 8)}-archive"
   )

@@ -38,18 +38,23 @@ locals {
       Action   = ["sns:Publish"]
       Resource = [local.on_failure_destination_for_policy]
     }]
+    # What AWS lists for an S3 destination (s3:PutObject, s3:ListBucket), only in a bucket
+    # of the expected owner: AWS recommends the s3:ResourceAccount condition so that failed
+    # batches never reach a bucket of the same name in another account.
     s3 = [
       {
-        Sid      = "WriteFailedBatchesToBucket"
-        Effect   = "Allow"
-        Action   = ["s3:PutObject"]
-        Resource = ["${coalesce(local.on_failure_destination_for_policy, "none")}/*"]
+        Sid       = "WriteFailedBatchesToBucket"
+        Effect    = "Allow"
+        Action    = ["s3:PutObject"]
+        Resource  = ["${coalesce(local.on_failure_destination_for_policy, "none")}/*"]
+        Condition = { StringEquals = { "s3:ResourceAccount" = local.on_failure_bucket_owner } }
       },
       {
-        Sid      = "ListFailedBatchesBucket"
-        Effect   = "Allow"
-        Action   = ["s3:ListBucket"]
-        Resource = [local.on_failure_destination_for_policy]
+        Sid       = "ListFailedBatchesBucket"
+        Effect    = "Allow"
+        Action    = ["s3:ListBucket"]
+        Resource  = [local.on_failure_destination_for_policy]
+        Condition = { StringEquals = { "s3:ResourceAccount" = local.on_failure_bucket_owner } }
       },
     ]
   }
@@ -61,9 +66,10 @@ locals {
   function_arn_for_policy = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.name}"
 
   # The module's queues share dlq.kms_key_arn; a given on-failure queue or topic has its own key.
-  module_queue_arns = compact([local.dlq_arn, local.create_on_failure_queue ? local.on_failure_queue_arn : ""])
+  # The on-failure queue only while it is the destination (a bucket may have taken over).
+  module_queue_arns = compact([local.dlq_arn, local.on_failure_queue_is_destination ? local.on_failure_queue_arn : ""])
   on_failure_key_service = (
-    var.create_event_source_mapping && !local.create_on_failure_queue && var.on_failure_kms_key_arn != null ? local.on_failure_service : "none"
+    var.create_event_source_mapping && !local.create_on_failure_queue && !local.create_on_failure_bucket && var.on_failure_kms_key_arn != null ? local.on_failure_service : "none"
   )
 
   kms_statements = concat(
@@ -114,6 +120,18 @@ locals {
         local.on_failure_key_service == "sqs" ? { "ForAnyValue:StringEquals" = { "kms:EncryptionContext:aws:sqs:arn" = [var.on_failure_destination_arn] } } : {},
       )
     }],
+    local.create_on_failure_bucket && var.on_failure_bucket.kms_key_arn != null ? [{
+      Sid      = "EncryptFailedBatches"
+      Effect   = "Allow"
+      Action   = ["kms:GenerateDataKey"]
+      Resource = [var.on_failure_bucket.kms_key_arn]
+      # Through S3, for the module's bucket only: S3 binds the data key to the bucket's ARN
+      # (with an S3 Bucket Key, which the bucket uses) or the object's ARN.
+      Condition = {
+        StringEquals = { "kms:ViaService" = local.via.s3 }
+        StringLike   = { "kms:EncryptionContext:aws:s3:arn" = [local.on_failure_bucket_arn, "${local.on_failure_bucket_arn}/*"] }
+      }
+    }] : [],
     var.event_bus_kms_key_arn == null ? [] : [{
       Sid      = "EncryptForTheBus"
       Effect   = "Allow"

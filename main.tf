@@ -11,8 +11,10 @@ locals {
   # "known after apply" when the table is created in the same root and changes whenever
   # the stream is re-enabled (a new view type gives a new stream label).
   account_id = data.aws_caller_identity.current.account_id
-  region     = data.aws_region.current.name
-  partition  = data.aws_partition.current.partition
+  # `id` is the region's name on provider 5.x and 6.x alike; 6.0 deprecates `name`, and
+  # `region`, which replaces it, does not exist before 6.0.
+  region    = data.aws_region.current.id
+  partition = data.aws_partition.current.partition
 
   # arn:<partition>:dynamodb:<region>:<account>:table/<table>/stream/<label>: the table
   # name is read from it only when neither name nor table_name is given.
@@ -28,6 +30,17 @@ locals {
     "${substr(local.table_name_safe, 0, 34)}-${substr(sha1(local.table_name), 0, 8)}-fanout"
   )
   name = var.name != null ? var.name : local.name_from_table
+
+  # The module's buckets' default names (claim_check.tf, on_failure_bucket.tf). Bucket names
+  # are global, lowercase, at most 63 characters: a readable part of the name, a hash of the
+  # whole name, what the bucket holds, the account and the region. The hash is of the name
+  # as given, so names that lowercase alike still differ.
+  bucket_names = {
+    for holds in ["large", "failed"] : holds => join("-", [
+      trim(substr(replace(lower(local.name), "/[^a-z0-9-]/", "-"), 0, 16), "-"),
+      substr(sha1(local.name), 0, 6), holds, local.account_id, local.region,
+    ])
+  }
 
   # The stream's table as the ARN names it (null while the ARN is unknown at plan).
   stream_table_name = try(split("/", split(":", var.dynamodb_stream_arn)[5])[1], null)
@@ -83,7 +96,7 @@ resource "aws_lambda_function" "this" {
   kms_key_arn                    = var.lambda_kms_key_arn
 
   environment {
-    variables = merge(local.environment, local.claim_check_environment, local.max_event_size_environment)
+    variables = merge(local.environment, local.claim_check_environment, local.max_event_size_environment, local.ordered_bus_environment)
   }
 
   tracing_config {
@@ -108,6 +121,15 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = fileexists(local.lambda_zip_path)
       error_message = "The deployment zip ${local.lambda_zip_path} does not exist. Run `make package` in the module's checkout (it writes dist/fanout.zip), or set lambda_zip_path to a zip built by it."
+    }
+    # The claim-check bucket the function writes to (claim_check.tf): one, given or created.
+    precondition {
+      condition     = !var.create_large_event_bucket || var.large_event_bucket == null
+      error_message = "Set either large_event_bucket (an existing bucket) or create_large_event_bucket = true, not both."
+    }
+    precondition {
+      condition     = !var.create_large_event_bucket || var.large_event_bucket_owner == null
+      error_message = "large_event_bucket_owner is for a bucket given as large_event_bucket; the bucket create_large_event_bucket creates belongs to this account."
     }
   }
 
@@ -139,7 +161,7 @@ resource "aws_lambda_event_source_mapping" "this" {
   function_response_types = ["ReportBatchItemFailures"]
 
   dynamic "destination_config" {
-    for_each = local.create_on_failure_queue || var.on_failure_destination_arn != null ? [1] : []
+    for_each = local.create_on_failure_bucket || local.create_on_failure_queue || var.on_failure_destination_arn != null ? [1] : []
     content {
       on_failure {
         destination_arn = local.on_failure_destination_arn
@@ -166,6 +188,20 @@ resource "aws_lambda_event_source_mapping" "this" {
     # changed default (0.1.0: LATEST) would replace a running mapping, which re-reads the
     # stream's last 24 hours and publishes every change again.
     ignore_changes = [starting_position]
+
+    # With neither limit, a failing batch is retried until DynamoDB trims its records
+    # (24 hours): the shard stands still and the records are lost without an on-failure
+    # record. The retry default became -1, so a root that set only the age to -1 would
+    # otherwise get this silently.
+    precondition {
+      condition     = var.maximum_retry_attempts != -1 || var.maximum_record_age_in_seconds != -1
+      error_message = "maximum_retry_attempts and maximum_record_age_in_seconds are both -1: a failing batch would block the shard until the stream trims its records (24 hours), which are then lost without an on-failure record. Set maximum_record_age_in_seconds (60-604800; the default is 21600), or maximum_retry_attempts (0-10000; 10 was the default before -1)."
+    }
+    # One on-failure destination: the module's bucket (on_failure_bucket.tf) or a given ARN.
+    precondition {
+      condition     = !local.create_on_failure_bucket || var.on_failure_destination_arn == null
+      error_message = "on_failure_destination_arn is set while on_failure_bucket.create = true: a mapping has one on-failure destination. Remove on_failure_destination_arn to use the module's bucket, or set on_failure_bucket.create = false to use yours."
+    }
   }
 
   # The poller checks the role's stream and destination permissions on create.

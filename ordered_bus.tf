@@ -13,6 +13,10 @@ locals {
 
   # <name> of arn:…:event-busv2/<name>/<id>.
   ordered_bus_name = local.ordered_bus ? split("/", var.ordered_event_bus_arn)[1] : null
+
+  # How many event groups the items are hashed into: the handler's EVENT_GROUPS, only where
+  # it means something.
+  ordered_bus_environment = local.ordered_bus ? { EVENT_GROUPS = tostring(var.event_groups) } : {}
 }
 
 resource "terraform_data" "ordered_event_bus" {

@@ -83,6 +83,11 @@ output "on_failure_destination_arn" {
   value       = try(local.on_failure_destination_arn, null)
 }
 
+output "on_failure_bucket" {
+  description = "Name of the module's on-failure bucket (whole failed batches, under aws/lambda/<mapping UUID>/); null when not created."
+  value       = try(module.on_failure_bucket[0].name, null)
+}
+
 output "rule_arns" {
   description = "ARNs of the rules on the bus, by rules key."
   value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.arn }
@@ -124,11 +129,11 @@ output "large_event_bucket" {
 }
 
 output "large_event_writer_policy_json" {
-  description = "The function's claim-check policy (s3:PutObject on the prefix only): the module attaches it to its role; attach it to yours when create_role = false. Null when claim-check is off."
+  description = "The function's claim-check policy (s3:PutObject on <prefix><table>/ only, in a bucket of the expected owner): the module attaches it to its role; attach it to yours when create_role = false. Null when claim-check is off."
   value       = local.claim_check_enabled ? local.large_event_writer_policy_json : null
 }
 
 output "large_event_reader_policy_json" {
-  description = "IAM policy document for consumers of claim-checked events: s3:GetObject on the prefix (plus kms:Decrypt with a customer key). Null when claim-check is off."
+  description = "IAM policy document for consumers of claim-checked events: s3:GetObject on this table's objects (<prefix><table>/), in a bucket of the expected owner (plus kms:Decrypt with a customer key). Null when claim-check is off."
   value       = local.claim_check_enabled ? local.large_event_reader_policy_json : null
 }

@@ -84,8 +84,9 @@ variable "event_bus_kms_key_arn" {
 }
 
 variable "archive" {
-  description = "Optional archive of the events published by this function (they can be replayed later). retention_days = 0 keeps them forever. Null: no archive."
+  description = "Optional archive of the events published by this function (they can be replayed later). retention_days = 0 keeps them forever. name: the archive's name, null: <name>-archive (past 48 characters, its first 30 with a hash of the whole); set it to keep an existing archive of another name, e.g. one created by 0.1.0 (CHANGELOG.md, Migration). Null: no archive."
   type = object({
+    name           = optional(string)
     retention_days = optional(number, 30)
     description    = optional(string, "Changes published by the DynamoDB stream fan-out")
   })
@@ -94,6 +95,11 @@ variable "archive" {
   validation {
     condition     = var.archive == null || try(var.archive.retention_days >= 0 && floor(var.archive.retention_days) == var.archive.retention_days, false)
     error_message = "The archive.retention_days must be a whole number of days >= 0 (0 keeps events indefinitely)."
+  }
+
+  validation {
+    condition     = try(var.archive.name == null, true) || can(regex("^[.\\-_A-Za-z0-9]{1,48}$", var.archive.name))
+    error_message = "The archive.name must be 1-48 characters of A-Z a-z 0-9 . - _ (EventBridge's archive names)."
   }
 }
 
@@ -194,9 +200,9 @@ variable "architecture" {
 }
 
 variable "memory_size" {
-  description = "Memory of the function in MB (CPU scales with it)."
+  description = "Memory of the function in MB. Lambda gives CPU in proportion, and the fan-out is bound by CPU: the default, 1,769 MB, is one whole vCPU, the most one Python interpreter can keep busy; there one invocation of full batches publishes well over 2,000 records/s (twice what a DynamoDB partition can write), and a change costs about the same at any size, because more CPU makes it that much shorter (BENCHMARKS.md). A quiet table (one change per invocation) pays for the time of its small invocations: see docs/module.md, What it costs."
   type        = number
-  default     = 256
+  default     = 1769
   nullable    = false
 
   validation {
@@ -357,15 +363,21 @@ variable "role_permissions_boundary" {
 # ---------------------------------------------------------------------------
 
 variable "dlq" {
-  description = "The SQS dead-letter queue for entries that could not be published. kms_key_arn null: SQS-managed SSE. max_message_size is passed to the handler as DLQ_MAX_BYTES; the aws provider 5.x caps it at 262144, 6.8+ allows up to 1048576."
+  description = "The SQS dead-letter queue for entries that could not be published. kms_key_arn null: SQS-managed SSE. max_message_size is passed to the handler as DLQ_MAX_BYTES; the aws provider 5.x caps it at 262144, 6.8+ allows up to 1048576. The queue's policy lets only the function's role send to it (and only over TLS); additional_sender_arns lists the IAM roles or users that may send too, e.g. the operator's role that runs `dynamodb-fanout replay` or `backfill`, which park what they cannot publish in this queue as the function would. Receiving and deleting are left to IAM (redrive needs no entry here)."
   type = object({
     message_retention_seconds         = optional(number, 1209600)
     max_message_size                  = optional(number, 262144)
     kms_key_arn                       = optional(string)
     kms_data_key_reuse_period_seconds = optional(number, 300)
+    additional_sender_arns            = optional(list(string), [])
   })
   default  = {}
   nullable = false
+
+  validation {
+    condition     = alltrue([for a in var.dlq.additional_sender_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", a))])
+    error_message = "Each of dlq.additional_sender_arns must be an IAM role or user ARN (arn:<partition>:iam::<account>:role/<path/name> or :user/...): a queue policy matches it against aws:PrincipalArn."
+  }
 
   validation {
     condition     = var.dlq.message_retention_seconds >= 60 && var.dlq.message_retention_seconds <= 1209600
@@ -407,9 +419,9 @@ variable "event_source_mapping_enabled" {
 }
 
 variable "batch_size" {
-  description = "Largest number of stream records per invocation."
+  description = "Largest number of stream records per invocation. A shard behind gets large batches, which one invocation sends in fewer, concurrent rounds (PUBLISH_CONCURRENCY follows it); a quiet one gets what has arrived."
   type        = number
-  default     = 100
+  default     = 1000
   nullable    = false
 
   validation {
@@ -455,9 +467,9 @@ variable "parallelization_factor" {
 }
 
 variable "maximum_retry_attempts" {
-  description = "How often Lambda retries a failing batch before sending its metadata to the on-failure destination and moving on. -1 retries until the record expires (not recommended: one bad batch blocks the shard)."
+  description = "How often Lambda retries a failing batch before sending it to the on-failure destination and moving on. -1 (the default): no count, the batch is skipped only when its records reach maximum_record_age_in_seconds. A bad record never fails a batch here: the handler parks it in the DLQ. A batch fails only for infrastructure reasons (a crash, a timeout, a bad configuration), and then the age limit bounds the wait. The handler applies the age rule itself from each record's own timestamp; a retry count it can only keep per execution environment, so a count is the weaker limit. Set 10 to keep the former default. -1 needs maximum_record_age_in_seconds set (both -1 would block the shard until the stream trims the records, and lose them without an on-failure record)."
   type        = number
-  default     = 10
+  default     = -1
   nullable    = false
 
   validation {
@@ -503,14 +515,78 @@ variable "filter_criteria_patterns" {
 }
 
 variable "create_on_failure_queue" {
-  description = "Create the SQS queue <name>-on-failure that receives the metadata of batches Lambda gives up on. Set false to use on_failure_destination_arn instead (or no destination at all)."
+  description = "Create the SQS queue <name>-on-failure that receives the metadata of batches Lambda gives up on. Set false to use on_failure_destination_arn instead (or no destination at all). With on_failure_bucket.create the bucket is the destination and the queue, while this stays true, is kept for what it holds."
   type        = bool
   default     = true
   nullable    = false
 }
 
+variable "on_failure_bucket" {
+  description = <<-EOT
+    An S3 bucket as the mapping's on-failure destination, created by the module: Lambda writes
+    each batch it gives up on there whole, the invocation record with the batch's records, so
+    they can be replayed after the stream has trimmed them (24 hours); the SQS queue receives
+    only the batch's coordinates. A mapping has one destination: with create = true the bucket
+    replaces the on-failure queue as the destination, and the queue itself stays until you set
+    create_on_failure_queue = false (once it is empty), so no queued metadata is lost. Off by
+    default: the queue costs nothing idle and needs no bucket per table (buckets are an
+    account-wide quota); the bucket costs S3 storage of whole batches (up to a few MB each)
+    for expiration_days, plus a PUT per failed batch. name: null gives
+    <name (16 characters)>-<hash of name>-failed-<account>-<region>; set it to keep the bucket
+    through a change of name. kms_key_arn: a customer managed key (null: SSE-S3).
+    force_destroy: let a destroy delete the batches still stored (false: it fails instead).
+  EOT
+  type = object({
+    create          = optional(bool, false)
+    name            = optional(string)
+    expiration_days = optional(number, 14)
+    kms_key_arn     = optional(string)
+    force_destroy   = optional(bool, false)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.on_failure_bucket.name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.on_failure_bucket.name))
+    error_message = "The on_failure_bucket.name must be an S3 bucket name (3-63 of a-z 0-9 . -)."
+  }
+
+  validation {
+    condition     = var.on_failure_bucket.expiration_days >= 1 && floor(var.on_failure_bucket.expiration_days) == var.on_failure_bucket.expiration_days
+    error_message = "The on_failure_bucket.expiration_days must be a whole number of at least 1."
+  }
+
+  validation {
+    condition     = var.on_failure_bucket.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.on_failure_bucket.kms_key_arn))
+    error_message = "The on_failure_bucket.kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); IAM cannot grant on an alias."
+  }
+}
+
+variable "on_failure_destination_bucket_owner" {
+  description = "12-digit id of the account that owns the S3 bucket given as on_failure_destination_arn. Null: this account. The role may write failed batches only to a bucket of that owner (s3:ResourceAccount), as AWS recommends, so a bucket of that name in another account (one re-created after a deletion) never receives them."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.on_failure_destination_bucket_owner == null || can(regex("^[0-9]{12}$", var.on_failure_destination_bucket_owner))
+    error_message = "The on_failure_destination_bucket_owner must be a 12-digit AWS account id."
+  }
+}
+
+variable "on_failure_queue_additional_sender_arns" {
+  description = "IAM roles besides the function's own that may send to the module's on-failure queue: the roles of other instances whose failed batches go to this queue (on_failure_destination_arn = this instance's on_failure_destination_arn; pass their role_arn outputs). The queue's policy denies SendMessage to everyone else."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.on_failure_queue_additional_sender_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", a))])
+    error_message = "Each of on_failure_queue_additional_sender_arns must be an IAM role or user ARN (arn:<partition>:iam::<account>:role/<path/name>)."
+  }
+}
+
 variable "on_failure_destination_arn" {
-  description = "With create_on_failure_queue = false: ARN of an SQS queue, SNS topic or S3 bucket that receives failed batches (metadata; an S3 bucket also gets the records). May be unknown at plan."
+  description = "With create_on_failure_queue = false and no on_failure_bucket: ARN of an SQS queue, SNS topic or S3 bucket that receives failed batches (metadata; an S3 bucket also gets the records; see on_failure_destination_bucket_owner). May be unknown at plan."
   type        = string
   default     = null
 
@@ -752,6 +828,17 @@ variable "large_event_bucket" {
   }
 }
 
+variable "large_event_bucket_owner" {
+  description = "12-digit id of the account that owns large_event_bucket. Null: this account. The function may write only to a bucket of that owner (s3:ResourceAccount in its policy, and LARGE_EVENT_BUCKET_OWNER, which the handler sends as ExpectedBucketOwner), so a bucket of that name in another account is never written to."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.large_event_bucket_owner == null || can(regex("^[0-9]{12}$", var.large_event_bucket_owner))
+    error_message = "The large_event_bucket_owner must be a 12-digit AWS account id."
+  }
+}
+
 variable "create_large_event_bucket" {
   description = "Create the bucket for claim-checked events (SSE, public access blocked, objects expire after large_event_expiration_days). Mutually exclusive with large_event_bucket."
   type        = bool
@@ -785,7 +872,7 @@ variable "large_event_bucket_tls_only" {
 }
 
 variable "large_event_prefix" {
-  description = "Key prefix of claim-checked events in the bucket; keys are <prefix><table>/<eventID>.json. The function may write under this prefix only."
+  description = "Key prefix of claim-checked events in the bucket; keys are <prefix><table>/<eventID>-<digest>.json. The function may write under <prefix><table>/ only (its own table's objects), so instances may share a bucket and a prefix."
   type        = string
   default     = "large-events/"
   nullable    = false
@@ -835,12 +922,24 @@ variable "max_event_size" {
 # ---------------------------------------------------------------------------
 
 variable "ordered_event_bus_arn" {
-  description = "ARN of an existing new custom event bus (arn:<partition>:events:<region>:<account>:event-busv2/<name>/<id>, API eventbridgev2), created outside Terraform. The function then publishes with every item's changes in order (EventGroupId = table + key) and de-duplicated (DeduplicationId = eventID). Needs create_event_bus = false, no event_bus_name, no rules and no archive: subscribers are managed with the bus. Null: the classic bus."
+  description = "ARN of an existing new custom event bus (arn:<partition>:events:<region>:<account>:event-busv2/<name>/<id>, API eventbridgev2), created outside Terraform. The function then publishes with every item's changes in order (EventGroupId = table + a bucket of the item key, see event_groups) and de-duplicated (DeduplicationId = eventID). Needs create_event_bus = false, no event_bus_name, no rules and no archive: subscribers are managed with the bus. Null: the classic bus."
   type        = string
   default     = null
 
   validation {
     condition     = var.ordered_event_bus_arn == null || can(regex("^arn:aws(-[a-z0-9]+)*:events:[a-z][a-z0-9]*(-[a-z0-9]+)*:[0-9]{12}:event-busv2/[A-Za-z0-9][.\\-_A-Za-z0-9]{0,255}/[a-z0-9]{25}$", var.ordered_event_bus_arn))
     error_message = "The ordered_event_bus_arn must be a new custom event bus ARN, arn:<partition>:events:<region>:<account>:event-busv2/<name>/<25-character id> (the EventBusArn that create-event-bus returns), or null."
+  }
+}
+
+variable "event_groups" {
+  description = "On the new custom event bus: how many event groups (EventGroupId) the table's items are hashed into. Every change of an item lands in its item's group, so per-item order is kept; items sharing a group share its order (a change that cannot be delivered holds up its group). AWS asks for bounded group ids and limits each group to 1,500 events plus KB per second; 10,000 keeps both far away for any one table. Changing it moves items to other groups: order across the change is not kept for changes in flight."
+  type        = number
+  default     = 10000
+  nullable    = false
+
+  validation {
+    condition     = var.event_groups >= 1 && var.event_groups <= 1000000 && floor(var.event_groups) == var.event_groups
+    error_message = "The event_groups must be a whole number from 1 to 1000000."
   }
 }

@@ -121,6 +121,7 @@ def fake_eventbridge(latency_ms: float, quota: float = 0) -> Iterator[FakeEventB
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert process.stdout is not None  # stdout=PIPE
     try:
         port = int(process.stdout.readline())
         yield FakeEventBridge(port, process)

@@ -5,26 +5,48 @@ handling, JSON serialisation, SigV4 signing and the user agent all run. Only
 the HTTP send is replaced, by a ``before-send`` hook that answers at once
 with a PutEvents response for the entries in the request, so what is
 measured is the handler's CPU, not a network.
+
+Every figure is a median over rounds in which the compared runs take turns
+(so a busy moment of the machine hits all of them alike), with the spread
+(least and most) beside it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
+import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
 
 from bench import conversion_before
+from fanout import Deadline, Runtime, Settings, build_runtime, process
+from fanout import attribute_values as values_module
 from fanout import records as records_module
-from fanout.batching import pack
-from fanout.handler import Runtime, build_runtime, process
-from fanout.records import convert, decode
-from fanout.settings import Settings
+from fanout.batching import RequestQueue
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A median over rounds, and the least and most of them."""
+
+    median: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, samples: list[float]) -> Spread:
+        return cls(statistics.median(samples), min(samples), max(samples))
+
+    def text(self, unit: str = "", digits: int = 1) -> str:
+        return f"{self.median:.{digits}f}{unit} ({self.low:.{digits}f}-{self.high:.{digits}f})"
 
 
 class _Body(io.BytesIO):
@@ -47,9 +69,23 @@ def stubbed_runtime(settings: Settings) -> Runtime:
     session = boto3.session.Session(
         region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench"
     )
-    rt = build_runtime(settings, session)
-    rt.publisher.client.meta.events.register("before-send.events.PutEvents", _answer)
+    rt = build_runtime(settings, session=session)
+    rt.transport.client.meta.events.register("before-send.events.PutEvents", _answer)
     return rt
+
+
+def convert_and_pack(records: list[dict[str, Any]], rt: Runtime) -> int:
+    """Decode, convert, size and pack every record as the handler does; the requests."""
+    queue = RequestQueue(rt.settings.max_event_bytes)
+    deadline = Deadline.unlimited()
+    requests = 0
+    for index, raw in enumerate(records):
+        queue.add(rt.prepare(index, raw, deadline))
+        if not queue.wants_more():
+            requests += bool(queue.next_request(queue.max_entries))
+    while queue.next_request(queue.max_entries):
+        requests += 1
+    return requests
 
 
 class Context:
@@ -64,44 +100,58 @@ class Context:
         return int((self._deadline - time.monotonic()) * 1000)
 
 
-def _best_cpu_us(work: Callable[[], None], per: int, repeat: int) -> float:
-    """Least process CPU time of ``repeat`` runs, in µs per item (threads included)."""
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.process_time()
-        work()
-        best = min(best, time.process_time() - started)
-    return best / per * 1e6
+def cpu_us(work: Callable[[], object], per: int) -> float:
+    """Process CPU time of one run, in µs per item (threads included)."""
+    started = time.process_time()
+    work()
+    return (time.process_time() - started) / per * 1e6
 
 
-def measure(event: dict[str, Any], settings: Settings, repeat: int = 7) -> dict[str, float]:
-    """µs per record: one json.dumps of the record, conversion, and the whole handler."""
-    records = event["Records"]
-    rt = stubbed_runtime(settings)
-
-    def dumps() -> None:
+def _dumps(records: list[dict[str, Any]]) -> Callable[[], None]:
+    def run() -> None:
         for record in records:
             json.dumps(record)
 
-    def conversion() -> None:
-        pack(convert(decode(i, r), settings) for i, r in enumerate(records))
+    return run
 
-    def handler() -> None:
+
+def _handler(event: dict[str, Any], rt: Runtime) -> Callable[[], None]:
+    def run() -> None:
         with contextlib.redirect_stdout(io.StringIO()):  # the handler's EMF log line
             response = process(event, Context(), rt)
         assert response == {"batchItemFailures": []}, response
 
-    handler()  # warm the client: endpoint resolution, first signing
-    return {
-        "dumps": _best_cpu_us(dumps, len(records), repeat),
-        "conversion": _best_cpu_us(conversion, len(records), repeat),
-        "handler": _best_cpu_us(handler, len(records), repeat),
-    }
+    return run
+
+
+def measure(event: dict[str, Any], settings: Settings, rounds: int = 7) -> dict[str, Spread]:
+    """µs per record: one json.dumps of the record, conversion, the whole handler (as
+    configured, and with one request at a time: no pool threads); and the ratios to
+    json.dumps, each round's own."""
+    records = event["Records"]
+    rt = stubbed_runtime(settings)
+    serial_rt = stubbed_runtime(dataclasses.replace(settings, publish_concurrency=1))
+    dumps, handler = _dumps(records), _handler(event, rt)
+    serial = _handler(event, serial_rt)
+    for warm in (handler, serial):  # endpoint resolution, first signing, threads, the rate
+        warm()
+    names = ("dumps", "conversion", "handler", "serial")
+    samples: dict[str, list[float]] = {k: [] for k in names}
+    for _ in range(rounds):
+        samples["dumps"].append(cpu_us(dumps, len(records)))
+        samples["conversion"].append(cpu_us(lambda: convert_and_pack(records, rt), len(records)))
+        samples["handler"].append(cpu_us(handler, len(records)))
+        samples["serial"].append(cpu_us(serial, len(records)))
+    out = {name: Spread.of(values) for name, values in samples.items()}
+    for name in ("conversion", "handler", "serial"):
+        ratios = [a / d for a, d in zip(samples[name], samples["dumps"], strict=True)]
+        out[f"{name}_ratio"] = Spread.of(ratios)
+    return out
 
 
 def conversion_before_after(
-    event: dict[str, Any], settings: Settings, repeat: int = 7
-) -> dict[str, float]:
+    event: dict[str, Any], settings: Settings, rounds: int = 7
+) -> dict[str, Spread]:
     """µs per record of conversion with the old MODIFY path and with today's.
 
     Both run in this process, in turns, on the same records: the old steps
@@ -109,21 +159,104 @@ def conversion_before_after(
     converted in full) are swapped in for the "before" turns.
     """
     records = event["Records"]
-
-    def conversion() -> None:
-        pack(convert(decode(i, r), settings) for i, r in enumerate(records))
-
+    rt = stubbed_runtime(settings)
     today = (records_module.changed_attributes, records_module.unmarshal_old_image)
     old = (conversion_before.changed_attributes, conversion_before.unmarshal_old_image)
     ddb = records[0]["dynamodb"]
     assert old[0](ddb["OldImage"], ddb["NewImage"]) == today[0](ddb["OldImage"], ddb["NewImage"])
-    before, after = float("inf"), float("inf")
-    for _ in range(repeat):  # interleaved, so a busy moment of the machine hits both alike
+    before, after, dumps, gain = [], [], [], []
+    for _ in range(rounds):
         records_module.changed_attributes, records_module.unmarshal_old_image = old
         try:
-            before = min(before, _best_cpu_us(conversion, len(records), 1))
+            before.append(cpu_us(lambda: convert_and_pack(records, rt), len(records)))
         finally:
             records_module.changed_attributes, records_module.unmarshal_old_image = today
-        after = min(after, _best_cpu_us(conversion, len(records), 1))
-    dumps = _best_cpu_us(lambda: [json.dumps(r) for r in records], len(records), repeat)
-    return {"before": before, "after": after, "dumps": dumps}
+        after.append(cpu_us(lambda: convert_and_pack(records, rt), len(records)))
+        dumps.append(cpu_us(_dumps(records), len(records)))
+        gain.append(1 - after[-1] / before[-1])
+    return {
+        "before": Spread.of(before),
+        "after": Spread.of(after),
+        "dumps": Spread.of(dumps),
+        "faster": Spread.of(gain),
+    }
+
+
+def orjson_to_json(value: Any) -> str:
+    """to_json with orjson doing the encoding (measurement only: not in the handler)."""
+    import orjson  # noqa: PLC0415 - a bench-only dependency
+
+    text: str = orjson.dumps(value).decode()
+    if values_module._EXACT_OPEN not in text:
+        return text
+    first, *rest = text.split(values_module._EXACT_OPEN)
+    parts = [first]
+    for piece in rest:
+        digits, _, after = piece.partition(values_module._EXACT_CLOSE)
+        parts += (digits, after)
+    return "".join(parts)
+
+
+def with_orjson(event: dict[str, Any], settings: Settings, rounds: int = 7) -> dict[str, Spread]:
+    """Conversion and the whole handler with the detail encoded by orjson, in turns with json."""
+    records = event["Records"]
+    rt = stubbed_runtime(settings)
+    handler = _handler(event, rt)
+    handler()
+    stdlib = records_module.to_json
+    samples: dict[str, list[float]] = {
+        k: [] for k in ("conversion", "conversion_orjson", "handler", "handler_orjson")
+    }
+    for _ in range(rounds):
+        for suffix, encoder in (("", stdlib), ("_orjson", orjson_to_json)):
+            records_module.to_json = encoder
+            try:
+                samples["conversion" + suffix].append(
+                    cpu_us(lambda: convert_and_pack(records, rt), len(records))
+                )
+                samples["handler" + suffix].append(cpu_us(handler, len(records)))
+            finally:
+                records_module.to_json = stdlib
+    out = {name: Spread.of(values) for name, values in samples.items()}
+    for name in ("conversion", "handler"):
+        gain = [1 - o / j for o, j in zip(samples[name + "_orjson"], samples[name], strict=True)]
+        out[name + "_gain"] = Spread.of(gain)
+    return out
+
+
+def serialisation(event: dict[str, Any], settings: Settings, rounds: int = 7) -> dict[str, Spread]:
+    """What botocore's serialiser costs per request of 10 entries, against one json.dumps of
+    the same body (the most a hand-built body could save), and the whole handler per request."""
+    rt = stubbed_runtime(settings)
+    client = rt.transport.client
+    operation = client.meta.service_model.operation_model("PutEvents")
+    serialize = client._serializer.serialize_to_request
+    entries = [
+        e.entry.to_api(settings.event_bus_name)
+        for e in (rt.prepare(i, r, Deadline.unlimited()) for i, r in enumerate(event["Records"]))
+        if e.entry is not None
+    ]
+    requests = [entries[i : i + 10] for i in range(0, len(entries), 10)]
+    plain = [
+        [{**x, "Time": int(x["Time"].timestamp())} if "Time" in x else x for x in request]
+        for request in requests
+    ]
+    handler = _handler(event, rt)
+    handler()
+    botocore_us, dumps_us, handler_us = [], [], []
+    for _ in range(rounds):
+        botocore_us.append(
+            cpu_us(
+                lambda: [serialize({"Entries": r}, operation) for r in requests],
+                len(requests),
+            )
+        )
+        dumps_us.append(cpu_us(lambda: [json.dumps({"Entries": r}) for r in plain], len(requests)))
+        handler_us.append(cpu_us(handler, len(requests)))
+    saved = [(b - d) / h for b, d, h in zip(botocore_us, dumps_us, handler_us, strict=True)]
+    return {
+        "botocore": Spread.of(botocore_us),
+        "dumps": Spread.of(dumps_us),
+        "handler": Spread.of(handler_us),
+        "saved": Spread.of(saved),
+    }

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from bench.hot_path import Context, stubbed_runtime
-from fanout.handler import process
+from fanout import process
 from fanout.settings import Settings
 
 SETTINGS = Settings(event_bus_name="fanoutBus", dlq_url="https://sqs.us-east-1.amazonaws.com/1/q")

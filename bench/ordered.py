@@ -1,7 +1,7 @@
 """The ordered path (event-busv2): 1,000 records of 200 items by 5 changes, requests and time.
 
 The new custom event bus has no local server (moto does not serve it), so the
-handler's ordered publisher talks to an in-process stand-in that answers every
+handler's ordered delivery talks to an in-process stand-in that answers every
 PutEvents call after a fixed latency: the count of requests and the effect of
 keeping one change per item in flight are measured; HTTP and botocore are not.
 """
@@ -14,10 +14,7 @@ import time
 from typing import Any
 
 from bench.workload import record
-from fanout.dead_letter import DeadLetterQueue
-from fanout.eventbridge_v2 import OrderedPublisher
-from fanout.handler import Runtime, process
-from fanout.settings import Settings
+from fanout import Clients, Settings, build_runtime, process
 
 BUS_V2 = "arn:aws:events:us-east-1:123456789012:event-busv2/orders/abcdefghijklmnopqrstuvwxy"
 ITEMS, CHANGES = 200, 5
@@ -54,8 +51,7 @@ def measure(latency_ms: float, concurrency: int = 8) -> tuple[int, float]:
         event_bus_name=BUS_V2, dlq_url="https://sqs.local/1/dlq", publish_concurrency=concurrency
     )
     bus = _Bus(latency_ms / 1000)
-    publisher = OrderedPublisher(bus, BUS_V2, settings.max_attempts, concurrency)
-    runtime = Runtime(settings, publisher, DeadLetterQueue(None, settings.dlq_url, 262144, BUS_V2))
+    runtime = build_runtime(settings, Clients(bus))
     event = changes_of_items()
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):  # the handler's EMF log line

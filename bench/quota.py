@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.fake_eventbridge import fake_eventbridge
-from bench.strategies import BUS, SETTINGS, events_client
+from bench.strategies import SETTINGS, events_client
 from bench.workload import batch
-from fanout.dead_letter import DeadLetterQueue
-from fanout.handler import Runtime, process
-from fanout.publisher import Publisher
+from fanout import Clients, build_runtime, process
 
 
 class CountingSqs:
@@ -64,11 +62,7 @@ def run(quota: float, records: int, timeout_s: float, latency_ms: float = 20) ->
     with fake_eventbridge(latency_ms, quota) as server:
         client = events_client(server.url)
         sqs = CountingSqs()
-        runtime = Runtime(
-            SETTINGS,
-            Publisher(client, BUS, SETTINGS.max_attempts, SETTINGS.publish_concurrency),
-            DeadLetterQueue(sqs, SETTINGS.dlq_url, SETTINGS.dlq_max_bytes, BUS),
-        )
+        runtime = build_runtime(SETTINGS, Clients(client, sqs))
         context = Context(timeout_s)
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):

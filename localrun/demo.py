@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from dynamodb_fanout.moto_stack import REGION, MotoServer, moto_server
 from localrun import workload
 from localrun.local_run import (
     Accounting,
@@ -35,7 +36,6 @@ from localrun.local_run import (
     redrive_parked,
     run_dir,
 )
-from localrun.moto_stack import REGION, MotoServer, moto_server
 from localrun.tf import TerraformError, child_pids, stop_terraform_children
 
 EXIT_OK, EXIT_UNACCOUNTED, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130

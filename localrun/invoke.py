@@ -24,7 +24,7 @@ import boto3
 from moto import mock_aws
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambda_src"))
-from fanout import handler
+from fanout import Clients, Settings, build_runtime, process
 from localrun.local_run import receive_all
 
 BUS = "Orders-fanout-bus"  # the bus the module creates for table Orders (<name>-bus)
@@ -49,11 +49,10 @@ def run(event: dict[str, Any], env: dict[str, str]) -> tuple[dict, list, list]:
         boto3.client("events").create_event_bus(Name=BUS)
         sqs = boto3.client("sqs")
         dlq = sqs.create_queue(QueueName="fanout-dlq")["QueueUrl"]
-        os.environ.update({"EVENT_BUS_NAME": BUS, "DLQ_URL": dlq, **env})
-        handler.reset()
-        recorder = _Recorder(handler.runtime().publisher.client)
-        handler.runtime().publisher.client = recorder
-        response = handler.lambda_handler(event, None)
+        settings = Settings.from_env({"EVENT_BUS_NAME": BUS, "DLQ_URL": dlq, **env})
+        recorder = _Recorder(boto3.client("events"))
+        runtime = build_runtime(settings, Clients(recorder, sqs))
+        response = process(event, None, runtime)
         parked = receive_all(sqs, dlq)
     return response, recorder.calls, parked
 

@@ -1,38 +1,40 @@
 """The fan-out deployed to moto and driven end to end: shared by `make demo` and the e2e tests.
 
 ``LocalStack`` applies ``examples/local`` to a moto_server through the
-Terraform wrapper, ``fan_out`` writes a workload and runs the stream poller
-with the deployed function's code and settings, and ``account`` checks every
-stream record against where it ended up: the consumer queues its rules select,
-or the dead-letter queue, never neither and never twice.
+Terraform wrapper, ``fan_out`` writes a workload and plays the event source
+mapping with `dynamodb-fanout local-run`'s own ``LocalRun`` (the function's
+settings read back from Lambda, its stream, the handler in-process, one
+checkpoint per stack), and ``account`` checks every stream record against
+where it ended up: the consumer queues its rules select, or the dead-letter
+queue, never neither and never twice.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import base64
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-import boto3
-
-from dynamodb_fanout.queue import Queue  # the CLI's queue helper (see localrun/__init__)
+from dynamodb_fanout.aws import Aws  # the CLI's code (see localrun/__init__)
+from dynamodb_fanout.function_settings import Function
+from dynamodb_fanout.local_run import Checkpoint, LocalRun, Target, locate
+from dynamodb_fanout.moto_stack import MotoServer
+from dynamodb_fanout.queue import Queue
+from dynamodb_fanout.stream_poller import PollerStats
+from fanout import ClaimCheckError, fetch_full_event
 from localrun import workload
-from localrun.local_function import FunctionConfig, deployed_environment, zip_sha256
-from localrun.moto_stack import MotoServer
-from localrun.stream_poller import PollerStats, StreamPoller
 from localrun.tf import REPO_ROOT, TerraformRoot
 
 EXAMPLE_DIR = REPO_ROOT / "examples" / "local"
-LAMBDA_SRC = REPO_ROOT / "lambda_src"
 PACKAGE = REPO_ROOT / "dist" / "fanout.zip"  # what the example deploys (module default)
 
 Progress = Callable[[str], None]
@@ -54,12 +56,22 @@ SELECTORS: dict[str, Callable[[dict[str, Any]], bool]] = {
 }
 
 
+def zip_sha256(path: Path) -> str:
+    """The zip's hash the way Lambda and Terraform's filebase64sha256 report it."""
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
 @dataclass
 class Deployment:
-    """What Terraform created, as the local run needs it."""
+    """What Terraform created, as the local run needs it: the outputs, and the function and
+    its stream as `dynamodb-fanout local-run` finds them."""
 
     outputs: dict[str, Any]
-    function: FunctionConfig
+    target: Target
+
+    @property
+    def function(self) -> Function:
+        return self.target.function
 
     @property
     def consumers(self) -> dict[str, str]:
@@ -92,16 +104,12 @@ class LocalStack:
             {"endpoint": server.endpoint, **(variables or {})},
             state=run_dir() / f"terraform-{server.port}.tfstate",
         )
-        self.session = boto3.session.Session(
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
-            region_name=server.aws_environment()["AWS_DEFAULT_REGION"],
-        )
+        self.aws = Aws.local(server.endpoint)  # moto's dummy credentials, its region
         # Where the (absent) event source mapping would stand: runs resume from here.
-        self.checkpoints: dict[str, str] = {}
+        self.checkpoint: Checkpoint | None = None
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, endpoint_url=self.server.endpoint)
+        return self.aws.client(service)
 
     def deploy(self) -> Deployment:
         self.root.init()
@@ -111,10 +119,7 @@ class LocalStack:
     def describe(self) -> Deployment:
         """Read the outputs and the function's configuration back from the APIs."""
         outputs = self.root.outputs()
-        configuration = self.client("lambda").get_function_configuration(
-            FunctionName=outputs["function_name"]
-        )
-        return Deployment(outputs, FunctionConfig.from_api(configuration))
+        return Deployment(outputs, locate(self.aws, outputs["function_name"]))
 
     def destroy(self) -> None:
         self.root.destroy()
@@ -135,28 +140,15 @@ class FanOutRun:
     poll_seconds: float
 
 
-@contextlib.contextmanager
-def _code_on_path() -> Iterator[None]:
-    """The handler's package importable, as Lambda has the zip's root on sys.path."""
-    added = str(LAMBDA_SRC) not in sys.path
-    if added:
-        sys.path.insert(0, str(LAMBDA_SRC))
-    try:
-        yield
-    finally:
-        if added:
-            sys.path.remove(str(LAMBDA_SRC))
-
-
 def fan_out(
     stack: LocalStack,
     deployment: Deployment,
     changes: list[workload.Change],
     progress: Progress = _quiet,
-    function_log: io.TextIOBase | None = None,
+    function_log: TextIO | None = None,
     after_invoke: Callable[[], None] | None = None,
 ) -> FanOutRun:
-    """Write the changes, then poll the stream until every record was handled."""
+    """Write the changes, then run `local-run`'s LocalRun until every record was handled."""
     started = time.monotonic()
     workload.write(
         stack.client("dynamodb"),
@@ -167,30 +159,24 @@ def fan_out(
     written = time.monotonic()
 
     records: dict[str, dict[str, Any]] = {}
-    with (
-        _code_on_path(),
-        deployed_environment(deployment.function, stack.server.aws_environment()) as handler,
-    ):
 
-        def recording_handler(event: dict[str, Any], context: Any) -> Any:
-            for record in event["Records"]:
-                records.setdefault(record["eventID"], record)
-            with contextlib.redirect_stdout(function_log or io.StringIO()):
-                return handler(event, context)
+    def record(batch: list[dict[str, Any]]) -> None:
+        for one in batch:
+            records.setdefault(one["eventID"], one)
 
-        poller = StreamPoller(
-            stack.client("dynamodbstreams"),
-            deployment.outputs["stream_arn"],
-            recording_handler,
-            context_factory=deployment.function.context,
-            batch_size=int(deployment.outputs["batch_size"]),
-            maximum_retry_attempts=int(deployment.outputs["maximum_retry_attempts"]),
-            on_invoke=_invoke_progress(progress, after_invoke),
-            checkpoints=stack.checkpoints,
-        )
-        poller.drain()
-        stack.checkpoints = poller.checkpoints
-    return FanOutRun(records, poller.stats, written - started, time.monotonic() - written)
+    if stack.checkpoint is None:
+        stack.checkpoint = Checkpoint(None, deployment.function.arn)
+    local = LocalRun(
+        stack.aws,
+        deployment.target,
+        stack.checkpoint,
+        batch_size=int(deployment.outputs["batch_size"]),
+        function_log=function_log,
+        before_invoke=record,
+        after_invoke=_invoke_progress(progress, after_invoke),
+    )
+    local.drain(timeout_s=300.0)
+    return FanOutRun(records, local.stats, written - started, time.monotonic() - written)
 
 
 def _write_progress(progress: Progress, total: int) -> Callable[[int], None]:
@@ -291,9 +277,6 @@ class Deliveries:
 
     def _resolve(self, event: dict[str, Any]) -> None:
         """Fetch the full event behind a pointer, as a consumer does."""
-        with _code_on_path():
-            from fanout.claim_check import ClaimCheckError, fetch_full_event  # noqa: PLC0415
-
         event_id = event["detail"]["eventID"]
         try:
             full = fetch_full_event(event, self._s3)
@@ -419,6 +402,9 @@ def redrive_parked(
     command = [sys.executable, "-m", "dynamodb_fanout", "--endpoint-url", stack.server.endpoint]
     redrive = ["redrive", "--queue-url", deployment.outputs["dlq_url"]]
     redrive += ["--function", deployment.outputs["function_name"]]  # built as the function does
+    # The local root has no event source mapping (moto cannot run the function), so the
+    # stream whose records the function publishes is named, as an operator would.
+    redrive += ["--stream-arn", deployment.outputs["stream_arn"]]
     command += redrive
     progress("dynamodb-fanout " + " ".join(redrive))
     code_path = os.pathsep.join(str(REPO_ROOT / d) for d in ("cli", "lambda_src"))

@@ -69,6 +69,10 @@ run "function_defaults" {
     error_message = "Without reserved_concurrent_executions the function must be unreserved (-1)."
   }
   assert {
+    condition     = aws_lambda_function.this.memory_size == 1769 && aws_lambda_function.this.timeout == 60
+    error_message = "The function must default to 1769 MB (one vCPU, the CPU that publishes 2,000 records/s) and 60 s."
+  }
+  assert {
     condition     = aws_cloudwatch_log_group.this.retention_in_days == 30 && aws_cloudwatch_log_group.this.kms_key_id == null
     error_message = "Log retention must default to 30 days without a KMS key."
   }
@@ -100,7 +104,7 @@ run "environment_is_wired" {
       aws_lambda_function.this.environment[0].variables.MAX_ATTEMPTS == "3" &&
       aws_lambda_function.this.environment[0].variables.DETAIL_FORMAT == "plain" &&
       aws_lambda_function.this.environment[0].variables.MAX_EVENT_BYTES == "1048576" &&
-      aws_lambda_function.this.environment[0].variables.PUBLISH_CONCURRENCY == "10" &&
+      aws_lambda_function.this.environment[0].variables.PUBLISH_CONCURRENCY == "32" &&
       aws_lambda_function.this.environment[0].variables.LOG_LEVEL == "INFO"
     )
     error_message = "Handler settings must have their documented defaults."
@@ -114,7 +118,7 @@ run "environment_is_wired" {
       aws_lambda_function.this.environment[0].variables.MAXIMUM_RECORD_AGE_IN_SECONDS == tostring(aws_lambda_event_source_mapping.this[0].maximum_record_age_in_seconds) &&
       aws_lambda_function.this.environment[0].variables.MAXIMUM_RETRY_ATTEMPTS == tostring(aws_lambda_event_source_mapping.this[0].maximum_retry_attempts) &&
       aws_lambda_function.this.environment[0].variables.MAXIMUM_RECORD_AGE_IN_SECONDS == "21600" &&
-      aws_lambda_function.this.environment[0].variables.MAXIMUM_RETRY_ATTEMPTS == "10"
+      aws_lambda_function.this.environment[0].variables.MAXIMUM_RETRY_ATTEMPTS == "-1"
     )
     error_message = "The handler's safety valve must get the mapping's maximum record age and retry attempts."
   }
@@ -208,7 +212,7 @@ run "event_source_mapping_defaults" {
   }
   assert {
     condition = (
-      aws_lambda_event_source_mapping.this[0].batch_size == 100 &&
+      aws_lambda_event_source_mapping.this[0].batch_size == 1000 &&
       aws_lambda_event_source_mapping.this[0].starting_position == "TRIM_HORIZON" &&
       aws_lambda_event_source_mapping.this[0].parallelization_factor == 1 &&
       aws_lambda_event_source_mapping.this[0].bisect_batch_on_function_error == true &&
@@ -217,8 +221,8 @@ run "event_source_mapping_defaults" {
     error_message = "Mapping settings must have their documented defaults."
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.this[0].maximum_retry_attempts == 10 && aws_lambda_event_source_mapping.this[0].maximum_record_age_in_seconds == 21600
-    error_message = "Retries and record age must be bounded by default (never -1)."
+    condition     = aws_lambda_event_source_mapping.this[0].maximum_retry_attempts == -1 && aws_lambda_event_source_mapping.this[0].maximum_record_age_in_seconds == 21600
+    error_message = "By default a failing batch is skipped by record age only (6 hours, which the handler enforces from each record's own timestamp), not by a retry count (-1)."
   }
   assert {
     condition     = aws_lambda_event_source_mapping.this[0].destination_config[0].on_failure[0].destination_arn == aws_sqs_queue.on_failure[0].arn

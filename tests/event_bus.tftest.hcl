@@ -66,6 +66,26 @@ run "creating_a_bus_needs_a_plain_name" {
   expect_failures = [aws_cloudwatch_event_bus.this]
 }
 
+# The default bus exists in every account, and names starting with "aws." are AWS's own:
+# CreateEventBus refuses both, so the plan does, naming the way out.
+run "creating_the_default_bus_is_refused" {
+  command = plan
+  variables {
+    create_event_bus = true
+    event_bus_name   = "default"
+  }
+  expect_failures = [aws_cloudwatch_event_bus.this]
+}
+
+run "creating_a_bus_named_like_aws_is_refused" {
+  command = plan
+  variables {
+    create_event_bus = true
+    event_bus_name   = "aws.partner"
+  }
+  expect_failures = [aws_cloudwatch_event_bus.this]
+}
+
 run "archive_of_own_events" {
   variables {
     archive = { retention_days = 7 }
@@ -81,6 +101,30 @@ run "archive_of_own_events" {
   assert {
     condition     = output.archive_arn == aws_cloudwatch_event_archive.this[0].arn
     error_message = "archive_arn must be the archive's ARN."
+  }
+}
+
+# 0.1.0 cut "<name>-archive" to 48 characters; later releases shorten it with a hash. A
+# given name keeps such an archive (CHANGELOG.md, Migration from 0.1.0).
+run "archive_keeps_a_given_name" {
+  variables {
+    name    = "orders-of-the-european-subsidiary-in-production"
+    archive = { name = "orders-of-the-european-subsidiary-in-production-", retention_days = 7 }
+  }
+  assert {
+    condition     = aws_cloudwatch_event_archive.this[0].name == "orders-of-the-european-subsidiary-in-production-"
+    error_message = "A given archive name must be used as it is, got ${aws_cloudwatch_event_archive.this[0].name}."
+  }
+}
+
+run "long_archive_name_is_shortened_with_a_hash" {
+  variables {
+    name    = "orders-of-the-european-subsidiary-in-production"
+    archive = {}
+  }
+  assert {
+    condition     = aws_cloudwatch_event_archive.this[0].name == "orders-of-the-european-subsidi-${substr(sha1("orders-of-the-european-subsidiary-in-production"), 0, 8)}-archive"
+    error_message = "Past 48 characters the archive name is shortened with a hash, got ${aws_cloudwatch_event_archive.this[0].name}."
   }
 }
 

@@ -314,15 +314,36 @@ run "s3_on_failure_destination" {
   }
   assert {
     condition = [for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if startswith(s.Action[0], "s3:")] == [
-      { Sid = "WriteFailedBatchesToBucket", Effect = "Allow", Action = ["s3:PutObject"], Resource = ["arn:aws:s3:::fanout-failed-batches/*"] },
-      { Sid = "ListFailedBatchesBucket", Effect = "Allow", Action = ["s3:ListBucket"], Resource = ["arn:aws:s3:::fanout-failed-batches"] },
+      { Sid = "WriteFailedBatchesToBucket", Effect = "Allow", Action = ["s3:PutObject"], Resource = ["arn:aws:s3:::fanout-failed-batches/*"], Condition = { StringEquals = { "s3:ResourceAccount" = "123456789012" } } },
+      { Sid = "ListFailedBatchesBucket", Effect = "Allow", Action = ["s3:ListBucket"], Resource = ["arn:aws:s3:::fanout-failed-batches"], Condition = { StringEquals = { "s3:ResourceAccount" = "123456789012" } } },
     ]
-    error_message = "An S3 destination needs s3:PutObject on its objects and s3:ListBucket on the bucket, nothing more."
+    error_message = "An S3 destination needs s3:PutObject on its objects and s3:ListBucket on the bucket, in a bucket of this account (s3:ResourceAccount), nothing more."
   }
   assert {
     condition     = aws_lambda_event_source_mapping.this[0].destination_config[0].on_failure[0].destination_arn == "arn:aws:s3:::fanout-failed-batches" && length(aws_sqs_queue.on_failure) == 0
     error_message = "The bucket must be the mapping's on-failure destination."
   }
+}
+
+run "s3_on_failure_destination_of_another_account" {
+  command = plan
+  variables {
+    create_on_failure_queue             = false
+    on_failure_destination_arn          = "arn:aws:s3:::central-failed-batches"
+    on_failure_destination_bucket_owner = "210987654321"
+  }
+  assert {
+    condition     = toset([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s.Condition.StringEquals["s3:ResourceAccount"] if startswith(s.Action[0], "s3:")]) == toset(["210987654321"])
+    error_message = "The S3 statements must require the given bucket owner."
+  }
+}
+
+run "bucket_owner_must_be_an_account_id" {
+  command = plan
+  variables {
+    on_failure_destination_bucket_owner = "12345"
+  }
+  expect_failures = [var.on_failure_destination_bucket_owner]
 }
 
 run "no_on_failure_destination_at_all" {
@@ -388,7 +409,7 @@ run "long_names_stay_valid_and_unique_per_region" {
   }
   override_data {
     target = data.aws_region.current
-    values = { name = "ap-southeast-1" }
+    values = { id = "ap-southeast-1", name = "ap-southeast-1" }
   }
   assert {
     condition     = aws_iam_role.this[0].name == "a123456789a123456789a123456789a123456789a123456789-ap-s-${substr(sha1("a123456789a123456789a123456789a123456789a123456789-ap-southeast-1"), 0, 8)}"

@@ -42,6 +42,10 @@ run "publishes_to_the_one_ordered_bus" {
     error_message = "The function must be given the event-busv2 ARN: that selects the ordered path."
   }
   assert {
+    condition     = aws_lambda_function.this.environment[0].variables.EVENT_GROUPS == "10000"
+    error_message = "The function must be told how many event groups to hash items into (10000 by default)."
+  }
+  assert {
     condition     = length(aws_cloudwatch_event_bus.this) == 0 && length(aws_cloudwatch_event_rule.this) == 0 && length(aws_cloudwatch_event_archive.this) == 0
     error_message = "No classic bus, rule or archive beside an ordered bus."
   }
@@ -54,6 +58,11 @@ run "publishes_to_the_one_ordered_bus" {
 run "an_ordered_bus_in_another_region_is_named_by_its_arn" {
   variables {
     ordered_event_bus_arn = "arn:aws:events:us-east-1:210987654321:event-busv2/shared/zyxwvutsrqponmlkjihgfedcb"
+    event_groups          = 64
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables.EVENT_GROUPS == "64"
+    error_message = "EVENT_GROUPS must follow event_groups."
   }
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "PublishToTheBus"]).Resource == [var.ordered_event_bus_arn]
@@ -73,6 +82,10 @@ run "the_classic_path_is_unchanged_without_it" {
   assert {
     condition     = length(terraform_data.ordered_event_bus) == 0
     error_message = "No ordered-bus checks without an ordered bus."
+  }
+  assert {
+    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "EVENT_GROUPS")
+    error_message = "EVENT_GROUPS means nothing on a classic bus: it is not set."
   }
 }
 

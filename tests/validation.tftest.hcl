@@ -51,7 +51,7 @@ run "stream_arn_in_another_partition_is_accepted" {
   }
   override_data {
     target = data.aws_region.current
-    values = { name = "cn-north-1" }
+    values = { id = "cn-north-1", name = "cn-north-1" }
   }
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.this[0].policy).Statement : s if s.Sid == "ReadTheStream"]).Resource == ["arn:aws-cn:dynamodb:cn-north-1:123456789012:table/orders/stream/*"]
@@ -73,6 +73,29 @@ run "rejects_a_missing_deployment_zip_with_the_way_to_build_it" {
     lambda_zip_path = "no-such-dir/fanout.zip"
   }
   expect_failures = [aws_lambda_function.this]
+}
+
+# Retries and age both unlimited: a failing batch would hold the shard until the stream trims
+# its records, which are then lost without an on-failure record. The retry default is -1, so
+# a root that sets only the age to -1 meets this check.
+run "rejects_no_retry_limit_and_no_age_limit" {
+  command = plan
+  variables {
+    maximum_record_age_in_seconds = -1
+  }
+  expect_failures = [aws_lambda_event_source_mapping.this]
+}
+
+run "accepts_a_retry_count_without_an_age_limit" {
+  command = plan
+  variables {
+    maximum_record_age_in_seconds = -1
+    maximum_retry_attempts        = 10
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.this[0].maximum_retry_attempts == 10 && aws_lambda_event_source_mapping.this[0].maximum_record_age_in_seconds == -1
+    error_message = "One limit is enough: the former default (10 retries) with no age limit must plan."
+  }
 }
 
 run "rejects_bad_inputs_1" {
@@ -184,6 +207,9 @@ run "rejects_bad_inputs_1" {
 
     # rejects archive negative retention
     archive = { retention_days = -1 }
+
+    # rejects event groups zero
+    event_groups = 0
   }
   expect_failures = [
     var.rules,
@@ -213,6 +239,7 @@ run "rejects_bad_inputs_1" {
     var.dlq,
     var.batch_size,
     var.maximum_batching_window_in_seconds,
+    var.event_groups,
     var.starting_position,
     var.parallelization_factor,
     var.maximum_retry_attempts,
@@ -271,6 +298,12 @@ run "rejects_bad_inputs_2" {
 
     # rejects rule pattern not json
     rules = { bad = { event_pattern = "{detail-type: [INSERT]}" } }
+
+    # rejects archive name over 48 characters
+    archive = { name = "a123456789a123456789a123456789a123456789a12345678" }
+
+    # rejects fractional event groups
+    event_groups = 2.5
   }
   expect_failures = [
     var.throttling_alarm_minutes,
@@ -288,6 +321,8 @@ run "rejects_bad_inputs_2" {
     var.maximum_record_age_in_seconds,
     var.filter_criteria_patterns,
     var.rules,
+    var.archive,
+    var.event_groups,
   ]
 }
 
@@ -302,11 +337,15 @@ run "rejects_bad_inputs_3" {
 
     # rejects rule pattern json array
     rules = { bad = { event_pattern = "[\"INSERT\"]" } }
+
+    # rejects archive name with a space
+    archive = { name = "orders archive" }
   }
   expect_failures = [
     var.dynamodb_stream_arn,
     var.dlq,
     var.rules,
+    var.archive,
   ]
 }
 

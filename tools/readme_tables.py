@@ -289,9 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     status = 0
     if args.examples and (args.write or args.check):
-        mode = "--write" if args.write else "--check"
+        flag = "--write" if args.write else "--check"
         for example in sorted((args.root / "examples").glob("*/variables.tf")):
-            status = max(status, main([mode, "--root", str(example.parent), "README.md"]))
+            status = max(status, main([flag, "--root", str(example.parent), "README.md"]))
 
     try:
         tables = tables_for(args.root)

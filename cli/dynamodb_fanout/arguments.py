@@ -24,6 +24,17 @@ def rate(text: str) -> float:
     return value
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, but the epilog (examples, exit status) keeps its lines."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        fill = super()._fill_text
+        return "\n".join(
+            line if line.startswith("  ") or not line else fill(line, width, indent)
+            for line in text.splitlines()
+        )
+
+
 EXIT_STATUS = (
     "Exit status: 0 all done; 1 it ran but something was left or failed (the summary says "
     "what and why); 2 could not run (one line on stderr); 130 interrupted."

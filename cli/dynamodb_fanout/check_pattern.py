@@ -6,6 +6,16 @@ as EventBridge delivers it; EventBridge itself decides the match, through
 TestEventPattern. An endpoint that does not implement TestEventPattern (moto
 answers without a result) is asked the other way: a temporary bus with the
 pattern as its rule and a queue behind it, removed again afterwards.
+
+Which EventBridge: ``--endpoint-url`` when given; a private moto_server with
+``--local``, or when no AWS credentials are found at all (then moto must be
+installed: the package's ``local`` extra); AWS otherwise. Credentials that
+exist are never passed over silently: with them, the pattern goes to AWS
+(TestEventPattern is free and reads nothing of the account).
+
+When no sample matches, the pattern's ``source`` and ``detail-type`` are asked
+about on their own, by the same EventBridge; one that matches no sample is
+named with what the samples have (``dynamodb.Orders``, not ``dynamodb.orders``).
 """
 
 from __future__ import annotations
@@ -13,6 +23,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,11 +34,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dynamodb_fanout import pipeline
+from dynamodb_fanout.arguments import HelpFormatter
 from dynamodb_fanout.aws import Aws
 from dynamodb_fanout.errors import EXIT_INCOMPLETE, EXIT_OK, CliError, error_code
+from dynamodb_fanout.moto_stack import MotoStartError, moto_installed, moto_server
+from fanout import Entry, MalformedRecord, Settings, convert, decode
 
 REPO_SAMPLES = Path(__file__).resolve().parents[2] / "examples" / "events"
+LOCAL_EXTRA = 'pip install "dynamodb-stream-fanout[local]"'
+NEEDS_EVENTBRIDGE = (
+    "check-pattern needs EventBridge: pass --endpoint-url/--region (with AWS credentials), "
+    f"or install the local extra to use a private moto_server: {LOCAL_EXTRA}"
+)
 
 
 @dataclass
@@ -34,7 +53,7 @@ class Sample:
     """One record of a sample file, converted (or why it could not be)."""
 
     label: str
-    entry: pipeline.Entry | None
+    entry: Entry | None
     problem: str = ""
     matched: bool = False
 
@@ -75,7 +94,7 @@ def sample_files(paths: list[Path] | None) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def samples(files: list[tuple[str, str]], settings: Any) -> list[Sample]:
+def samples(files: list[tuple[str, str]], settings: Settings) -> list[Sample]:
     out: list[Sample] = []
     for name, text in files:
         try:
@@ -86,15 +105,15 @@ def samples(files: list[tuple[str, str]], settings: Any) -> list[Sample]:
         for position, raw in enumerate(records):
             label = f"{name}#{position}"
             try:
-                entry = pipeline.convert_record(len(out), raw, settings)
-            except pipeline.MalformedRecord as exc:
+                entry = convert(decode(len(out), raw), settings)
+            except MalformedRecord as exc:
                 out.append(Sample(label, None, f"not converted: {exc}"))
                 continue
             out.append(Sample(label, entry))
     return out
 
 
-def delivered_event(entry: pipeline.Entry, event_id: str = "") -> str:
+def delivered_event(entry: Entry, event_id: str = "") -> str:
     """The event as EventBridge delivers it to a rule, detail spliced in as sent."""
     arn = entry.resources[0] if entry.resources else "arn:aws:dynamodb:::"
     _, _, _, region, account, *_ = [*arn.split(":"), "", "", "", "", ""]
@@ -189,15 +208,97 @@ def probe(aws: Aws, pattern: str, converted: list[Sample]) -> None:
                     by_id[event_id].matched = True
 
 
+@contextmanager
+def eventbridge(aws: Aws, local: bool) -> Iterator[tuple[Aws, bool]]:
+    """The EventBridge to ask, and whether it is a private moto_server (see the docstring)."""
+    why = "--local"
+    if not local:
+        if aws.endpoint_url or aws.session.get_credentials() is not None:
+            if not aws.session.region_name:
+                raise CliError(
+                    "no AWS region: pass --region, or set AWS_REGION or a region in your "
+                    "profile (or --local, for a private moto_server)"
+                )
+            yield aws, False
+            return
+        if not moto_installed():
+            raise CliError(NEEDS_EVENTBRIDGE)
+        why = "no AWS credentials found"
+    elif not moto_installed():
+        raise CliError(f"--local needs moto: {LOCAL_EXTRA}")
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="dynamodb-fanout-") as logs,
+            moto_server(Path(logs)) as server,  # stopped by its pid when the block ends
+        ):
+            print(
+                f"{why}: trying the pattern on a private moto_server at {server.endpoint} "
+                f"(pid {server.pid}), stopped when done",
+                file=sys.stderr,
+            )
+            yield Aws.local(server.endpoint), True
+    except MotoStartError as exc:
+        raise CliError(f"could not start a private moto_server: {exc}") from None
+
+
+def decide(aws: Aws, pattern: str, converted: list[Sample]) -> bool:
+    """Mark the samples the pattern matches: True if TestEventPattern decided, False if a
+    temporary bus did (the endpoint has no TestEventPattern)."""
+    if not converted or test_event_pattern(aws.client("events"), pattern, converted):
+        return True
+    probe(aws, pattern, converted)
+    return False
+
+
+HINTED = {"source": lambda entry: entry.source, "detail-type": lambda entry: entry.detail_type}
+
+
+def hints(aws: Aws, pattern: str, converted: list[Sample]) -> list[str]:
+    """For a pattern that matches nothing: its source or detail-type that no sample has."""
+    fields = json.loads(pattern)
+    found = []
+    for name, value_of in HINTED.items():
+        if name not in fields:
+            continue
+        firsts: dict[str, Sample] = {}
+        for sample in converted:
+            assert sample.entry is not None
+            firsts.setdefault(value_of(sample.entry), Sample(sample.label, sample.entry))
+        alone = list(firsts.values())
+        decide(aws, json.dumps({name: fields[name]}), alone)
+        if any(sample.matched for sample in alone):
+            continue
+        wanted = json.dumps(fields[name])
+        have = ", ".join(sorted(firsts))
+        line = f"the pattern's {name} {wanted} matches no sample: the samples have {have}"
+        asked = {str(v).lower() for v in fields[name]} if isinstance(fields[name], list) else set()
+        if asked & {value.lower() for value in firsts}:
+            line += " (EventBridge matches case-sensitively)"
+        if name == "source":
+            line += "; --source S converts the samples with your function's EVENT_SOURCE"
+        found.append(line)
+    return found
+
+
 def run(aws: Aws, args: argparse.Namespace) -> int:
     pattern = load_pattern(args.pattern)
-    settings = pipeline.make_settings("default", "", args.source, args.detail_format)
+    settings = Settings(
+        event_bus_name="default",
+        dlq_url="",
+        event_source=args.source,
+        detail_format=args.detail_format,
+    )
     every = samples(sample_files(args.event), settings)
     converted = [s for s in every if s.entry is not None]
+    with eventbridge(aws, args.local) as (asked, private):
+        answered = decide(asked, pattern, converted)
+        matched = sum(1 for s in every if s.matched)
+        notes = hints(asked, pattern, converted) if converted and not matched else []
     method = "TestEventPattern"
-    if converted and not test_event_pattern(aws.client("events"), pattern, converted):
+    if private:
+        method = "a temporary bus on a private moto_server, which has no TestEventPattern"
+    elif not answered:
         method = "a temporary bus; the endpoint has no TestEventPattern"
-        probe(aws, pattern, converted)
     print(f"pattern {json.dumps(json.loads(pattern), separators=(',', ':'))}")
     for sample in every:
         verdict = "match   " if sample.matched else "no match"
@@ -206,8 +307,9 @@ def run(aws: Aws, args: argparse.Namespace) -> int:
             keys = json.loads(sample.entry.detail).get("keys")
             what = f"{sample.entry.detail_type:<7} keys {json.dumps(keys, separators=(',', ':'))}"
         print(f"  {verdict}  {sample.label:<22} {what}{sample.problem}".rstrip())
-    matched = sum(1 for s in every if s.matched)
     print(f"{matched} of {len(every)} sample records match (decided by {method})")
+    for note in notes:
+        print(f"  {note}")
     return EXIT_OK if matched else EXIT_INCOMPLETE
 
 
@@ -219,7 +321,16 @@ def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> N
         "check-pattern",
         help=HELP,
         description=HELP,
-        epilog="Exit status: 0 at least one sample matched; 1 none did; 2 could not run.",
+        epilog="examples:\n"
+        "  dynamodb-fanout check-pattern --pattern "
+        '\'{"detail-type":["MODIFY"],"detail":{"newImage":{"status":["PAID"]}}}\'\n'
+        "  dynamodb-fanout check-pattern --pattern paid.json --event my-batch.json "
+        "--detail-format raw\n\n"
+        "EventBridge decides: --endpoint-url's; with --local, or when no AWS credentials are "
+        f"found, a private moto_server started for the run (needs {LOCAL_EXTRA}); else AWS's "
+        "TestEventPattern.\n\n"
+        "Exit status: 0 at least one sample matched; 1 none did; 2 could not run.",
+        formatter_class=HelpFormatter,
     )
     common(p)
     p.add_argument("--pattern", required=True, help="the event pattern: a JSON file or JSON text")
@@ -231,4 +342,10 @@ def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> N
     )
     p.add_argument("--source", help="as EVENT_SOURCE (default dynamodb.<table>)")
     p.add_argument("--detail-format", choices=("plain", "raw", "both"), default="plain")
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="ask a private moto_server (started and stopped for the run), even with AWS "
+        "credentials; the default without credentials when moto is installed",
+    )
     p.set_defaults(run=run)

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dynamodb_fanout.arguments import HelpFormatter
 from dynamodb_fanout.errors import EXIT_OK, CliError
-from fanout.attribute_values import number, to_json
-from fanout.claim_check import ClaimCheckError, fetch_full_event, is_pointer
+from fanout import ClaimCheckError, fetch_full_event, is_pointer, number, to_json
 
 EXPECTED = "an EventBridge event as a target receives it (an object with detail-type and detail)"
 
@@ -45,8 +46,14 @@ def run(aws: Any, args: argparse.Namespace) -> int:
         print("not a claim-checked pointer event: printed as it is", file=sys.stderr)
         print(text.strip())
         return EXIT_OK
+    owner = args.expected_bucket_owner or event.get("account")
+    if not (isinstance(owner, str) and re.fullmatch(r"\d{12}", owner)):
+        owner = aws.account_id()
+    s3 = aws.s3(owner)  # the bucket must be the publisher's: ExpectedBucketOwner on every call
     try:
-        full = fetch_full_event(event, aws.client("s3"), parse_float=number, parse_int=number)
+        full = fetch_full_event(
+            event, s3, expected_bucket_owner=owner, parse_float=number, parse_int=number
+        )
     except ClaimCheckError as exc:
         raise CliError(str(exc)) from None
     print(to_json(full))
@@ -61,10 +68,20 @@ def add_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> N
         "fetch-event",
         help=HELP,
         description=HELP,
-        epilog="Exit status: 0 printed; 2 could not (a missing, empty, corrupt, non-UTF-8 or "
+        epilog="examples:\n"
+        "  dynamodb-fanout fetch-event pointer.json | jq .detail.newImage\n"
+        "  aws sqs receive-message --queue-url \"$CONSUMER_URL\" --query 'Messages[0].Body' "
+        "--output text | dynamodb-fanout fetch-event -\n\n"
+        "Exit status: 0 printed; 2 could not (a missing, empty, corrupt, non-UTF-8 or "
         "mismatched object, or a malformed pointer: one line on stderr).",
+        formatter_class=HelpFormatter,
     )
     common(p)
+    p.add_argument(
+        "--expected-bucket-owner",
+        metavar="ACCOUNT",
+        help="the account that must own the bucket (default: the event's account)",
+    )
     p.add_argument(
         "event",
         nargs="?",

@@ -6,6 +6,10 @@ single values; without either, the module's defaults apply. Either way the
 result goes through the handler's own ``Settings.from_env``, so a value the
 function would refuse is refused here too, and ``describe`` says where the
 settings came from (the summary prints it).
+
+``--function`` also reads which streams the function reads: its DynamoDB
+event source mappings (lambda:ListEventSourceMappings), the base of every
+recovery command's check of where a record comes from (``provenance``).
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ import argparse
 import dataclasses
 from dataclasses import dataclass
 
-from dynamodb_fanout.aws import Aws, region_of_arn
+from dynamodb_fanout.aws import Aws, account_of_arn, region_of_arn
 from dynamodb_fanout.errors import CliError, error_code
-from fanout.settings import DETAIL_FORMATS, Settings, SettingsError
+from fanout import DETAIL_FORMATS, Settings, SettingsError
 
 # Option (argparse dest) -> the function's environment variable it overrides.
 OVERRIDES = {
@@ -33,13 +37,56 @@ _DEFAULTS = "the module's defaults (no --function)"
 _NO_QUEUE = "https://sqs.invalid/000000000000/none"  # Settings requires a DLQ_URL; unused here
 
 
+# The options that say how the function sizes its events: with one of them (or
+# --function) the size cap an event must stay under is known.
+SIZE_OPTIONS = ("max_event_size", "max_event_bytes", "large_event_bucket")
+
+
+@dataclass(frozen=True)
+class StreamMapping:
+    """One of the function's DynamoDB event source mappings."""
+
+    uuid: str
+    stream_arn: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Function:
+    """The deployed function: its ARN, environment and the streams it reads; for a local run
+    (``local-run``) also its handler, limits, code and description."""
+
+    name: str
+    arn: str
+    environment: dict[str, str]
+    mappings: tuple[StreamMapping, ...]
+    handler: str = ""
+    timeout_s: int = 3  # Lambda's defaults
+    memory_mb: int = 128
+    code_sha256: str = ""  # base64 SHA-256 of the deployed zip, as Lambda reports it
+    description: str = ""
+
+    @property
+    def account(self) -> str | None:
+        return account_of_arn(self.arn)
+
+
 @dataclass(frozen=True)
 class Resolved:
-    """The settings to build events with, the bus if one is known, and where they came from."""
+    """The settings to build events with, the bus if one is known, and where they came from.
+
+    ``known``: how the function builds events is known (``--function``, or
+    the operator named ``--source`` and ``--detail-format``); ``cap_known``:
+    the size cap its events stay under is known (``--function`` or a size
+    option).
+    """
 
     settings: Settings
     bus: str | None
     origin: str
+    function: Function | None = None
+    known: bool = False
+    cap_known: bool = False
 
     def describe(self) -> str:
         s = self.settings
@@ -80,8 +127,9 @@ def add_options(parser: argparse.ArgumentParser, bus_help: str, dlq: bool = Fals
     group.add_argument("--large-event-prefix", help="as LARGE_EVENT_PREFIX")
 
 
-def function_environment(aws: Aws, name: str) -> dict[str, str]:
-    """The function's environment variables (lambda:GetFunctionConfiguration)."""
+def read_function(aws: Aws, name: str) -> Function:
+    """The function's ARN and environment (lambda:GetFunctionConfiguration) and its DynamoDB
+    stream mappings (lambda:ListEventSourceMappings)."""
     client = aws.client("lambda", region_of_arn(name))
     try:
         config = client.get_function_configuration(FunctionName=name)
@@ -91,13 +139,39 @@ def function_environment(aws: Aws, name: str) -> dict[str, str]:
                 f"function {name!r} does not exist in {client.meta.region_name}"
             ) from None
         raise
-    return dict((config.get("Environment") or {}).get("Variables") or {})
+    environment = dict((config.get("Environment") or {}).get("Variables") or {})
+    mappings: list[StreamMapping] = []
+    page: dict[str, str] = {}
+    while True:
+        answer = client.list_event_source_mappings(FunctionName=name, **page)
+        for mapping in answer.get("EventSourceMappings") or []:
+            source = str(mapping.get("EventSourceArn") or "")
+            if ":dynamodb:" in source and "/stream/" in source:
+                state = str(mapping.get("State") or "")
+                mappings.append(StreamMapping(str(mapping.get("UUID") or ""), source, state))
+        marker = answer.get("NextMarker")
+        if not marker:
+            break
+        page = {"Marker": marker}
+    arn = str(config.get("FunctionArn") or name)
+    return Function(
+        str(config.get("FunctionName") or name),
+        arn,
+        environment,
+        tuple(mappings),
+        handler=str(config.get("Handler") or ""),
+        timeout_s=int(config.get("Timeout") or 3),
+        memory_mb=int(config.get("MemorySize") or 128),
+        code_sha256=str(config.get("CodeSha256") or ""),
+        description=str(config.get("Description") or ""),
+    )
 
 
 def resolve(aws: Aws, args: argparse.Namespace, need_bus: bool = True) -> Resolved:
     """Settings from --function, then the explicit options; CliError for what is invalid."""
     function = getattr(args, "function", None)
-    env = function_environment(aws, function) if function else {}
+    deployed = read_function(aws, function) if function else None
+    env = dict(deployed.environment) if deployed else {}
     given = [
         (dest, name)
         for dest, name in OVERRIDES.items()
@@ -119,11 +193,6 @@ def resolve(aws: Aws, args: argparse.Namespace, need_bus: bool = True) -> Resolv
             message = message.replace(f"{name}=", f"--{dest.replace('_', '-')}=")
         where = f"function {function!r}: " if function else ""
         raise CliError(where + message) from None
-    if need_bus and settings.ordered:
-        raise CliError(
-            f"{bus} is a new custom event bus (event-busv2): re-publishing to it in "
-            "per-item order is not supported by dynamodb-fanout yet; see docs/ordered-bus.md"
-        )
     if not has_dlq:
         settings = dataclasses.replace(settings, dlq_url="")
     options = ", ".join("--" + dest.replace("_", "-") for dest, _ in given)
@@ -133,4 +202,7 @@ def resolve(aws: Aws, args: argparse.Namespace, need_bus: bool = True) -> Resolv
         origin = f"the module's defaults with {options} (no --function)"
     else:
         origin = _DEFAULTS
-    return Resolved(settings, bus, origin)
+    named = {dest for dest, _ in given}
+    known = deployed is not None or {"source", "detail_format"} <= named
+    cap_known = deployed is not None or bool(named & set(SIZE_OPTIONS))
+    return Resolved(settings, bus, origin, deployed, known, cap_known)

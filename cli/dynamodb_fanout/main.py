@@ -13,13 +13,22 @@ import sys
 from collections.abc import Callable
 from typing import NoReturn
 
-from dynamodb_fanout import __version__, backfill, check_pattern, fetch_event, redrive, replay
+from dynamodb_fanout import (
+    __version__,
+    backfill,
+    check_pattern,
+    fetch_event,
+    local_run,
+    redrive,
+    replay,
+)
 from dynamodb_fanout.arguments import EXIT_STATUS
 from dynamodb_fanout.aws import Aws
 from dynamodb_fanout.errors import EXIT_ERROR, EXIT_INTERRUPTED, CliError, describe
 
 PROG = "dynamodb-fanout"
-COMMANDS = (redrive, backfill, replay, check_pattern, fetch_event)  # each: add_parser, run
+# each: add_parser, run
+COMMANDS = (redrive, backfill, replay, check_pattern, fetch_event, local_run)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
     top = _Parser(
         prog=PROG,
         description="Operate a DynamoDB Stream -> EventBridge fan-out: "
-        "redrive, backfill, replay, check-pattern, fetch-event.",
+        "redrive, backfill, replay, check-pattern, fetch-event, local-run.",
         epilog=EXIT_STATUS,
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -37,6 +37,12 @@ class Progress:
         self._shown = 0.0
         self._lock = threading.Lock()
 
+    def start(self) -> None:
+        """Say at once that the work has begun (then every ``every_s``)."""
+        with self._lock:
+            self._shown = time.monotonic()
+            self._draw(final=False)
+
     def add(self, count: int, **notes: int) -> None:
         with self._lock:
             self.done += count

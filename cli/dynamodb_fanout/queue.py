@@ -18,17 +18,20 @@ from dynamodb_fanout.aws import visible_messages
 from dynamodb_fanout.errors import error_code
 
 HOLD_S = 120  # how long a received message stays invisible while a pass holds it
+# A pass that reads every message before it publishes (to publish in stream order)
+# holds them longer; they are released at once when it ends, normally or not.
+PASS_HOLD_S = 900
 BATCH = 10  # SQS ReceiveMessage / DeleteMessageBatch / ChangeMessageVisibilityBatch maximum
 EMPTY_RECEIVES_TO_STOP = 2  # SQS may answer empty while messages exist
 
 
 @dataclass
 class QueueCounts:
-    """Deletes and releases that SQS did not confirm, with the last error of each kind."""
+    """Deletes and releases that SQS did not confirm, and why: (what, why, message id or '')."""
 
     delete_failed: int = 0
     release_failed: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 class Queue:
@@ -113,7 +116,7 @@ class Queue:
                 else:
                     failed.append((message, errors.get(str(i), "not confirmed")))
         self.counts.delete_failed += len(failed)
-        self.counts.errors += [f"delete {m['MessageId']}: {why}" for m, why in failed]
+        self.counts.errors += [("not deleted", why, m["MessageId"]) for m, why in failed]
         return failed
 
     def release(self, receipts: list[str]) -> None:
@@ -140,7 +143,7 @@ class Queue:
                 failed = len(response.get("Failed") or [])
             except Exception as exc:
                 failed = len(chunk)
-                self.counts.errors.append(f"release: {error_code(exc) or exc}")
+                self.counts.errors.append(("not released", error_code(exc) or str(exc), ""))
             self.counts.release_failed += failed
 
     @contextmanager

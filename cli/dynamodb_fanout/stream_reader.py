@@ -2,8 +2,8 @@
 
 Records come out in the shape Lambda hands the function (epoch seconds,
 ``eventSourceARN`` added), so the handler's own code can take them. ``replay``
-reads a failed batch's range back with it; the local run's poller reads the
-whole stream with it.
+reads a failed batch's range back with it; ``local-run``'s poller
+(``stream_poller``) reads the whole stream with it.
 """
 
 from __future__ import annotations
@@ -50,17 +50,22 @@ def to_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     return converted
 
 
-def shard_ids(streams: Any, stream_arn: str) -> set[str]:
-    """The shards the stream still has (DescribeStream, page by page)."""
-    ids: set[str] = set()
+def describe_shards(streams: Any, stream_arn: str) -> list[dict[str, Any]]:
+    """Every shard the stream still has, as DescribeStream describes it (page by page)."""
+    shards: list[dict[str, Any]] = []
     start: dict[str, str] = {}
     while True:
         description = streams.describe_stream(StreamArn=stream_arn, **start)["StreamDescription"]
-        ids.update(shard["ShardId"] for shard in description.get("Shards", []))
+        shards += description.get("Shards", [])
         last = description.get("LastEvaluatedShardId")
         if not last:
-            return ids
+            return shards
         start = {"ExclusiveStartShardId": last}
+
+
+def shard_ids(streams: Any, stream_arn: str) -> set[str]:
+    """The ids of the shards the stream still has."""
+    return {shard["ShardId"] for shard in describe_shards(streams, stream_arn)}
 
 
 def shard_iterator(

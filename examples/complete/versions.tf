@@ -4,7 +4,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.73"
+      version = ">= 5.73, < 7.0"
     }
   }
 }

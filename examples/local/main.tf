@@ -3,7 +3,7 @@
 # A table with a stream, the module reading it, and two consumer queues behind
 # different rules: `audit` receives every change, `billing` only orders that
 # became PAID. moto cannot run Lambda code, so the event source mapping is left
-# out and `localrun/stream_poller.py` reads the stream and calls the handler
+# out and `dynamodb-fanout local-run` reads the stream and calls the handler
 # in-process with the function's environment (see docs/local-demo.md).
 
 provider "aws" {

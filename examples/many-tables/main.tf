@@ -55,6 +55,10 @@ module "orders" {
     }
   }
 
+  # The others send their failed batches to this instance's on-failure queue: its policy
+  # lets only the roles it names send.
+  on_failure_queue_additional_sender_arns = [for m in module.others : m.role_arn]
+
   tags = { example = "many-tables" }
 }
 

@@ -1,83 +1,28 @@
-"""Pack entries into the fewest PutEvents requests the limits allow. No I/O.
+"""Pack envelopes into the fewest PutEvents requests the limits allow. No I/O.
 
-Entries keep record order, and each request is a run of consecutive entries
-filled up to 10 entries or the size budget. For consecutive runs, filling
-each request greedily is optimal: no packing uses fewer requests.
+The classic bus keeps no order, so its requests are runs of consecutive
+envelopes, each filled up to the entry count or the size budget
+(``RequestQueue``): for consecutive runs, filling each request greedily is
+optimal, no packing uses fewer requests. The new custom event bus packs by
+the same ``Budget`` with one entry per group (``ordering.GroupSequencer``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass
 
 from fanout import limits
-from fanout.records import Entry
-
-
-@dataclass(slots=True)
-class PutEventsRequest:
-    """Consecutive entries that fit one PutEvents call together."""
-
-    entries: list[Entry] = field(default_factory=list)
-    size: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """The requests to send, and the entries too large to send at all."""
-
-    requests: list[PutEventsRequest]
-    too_large: list[Entry]
-
-
-def iter_requests(
-    entries: Iterable[Entry],
-    too_large: list[Entry],
-    max_bytes: int = limits.PUT_EVENTS_MAX_BYTES,
-    max_entries: int = limits.PUT_EVENTS_MAX_ENTRIES,
-) -> Iterator[PutEventsRequest]:
-    """Yield requests as they fill, so a large batch is sent while it is converted.
-
-    AWS requires a request's total to be *less than* the budget, so a
-    request stays strictly under it; an entry that reaches it on its own is
-    appended to ``too_large`` instead.
-    """
-    current = PutEventsRequest()
-    for entry in entries:
-        if entry.size >= max_bytes:
-            too_large.append(entry)
-            continue
-        if len(current.entries) == max_entries or current.size + entry.size >= max_bytes:
-            yield current
-            current = PutEventsRequest()
-        current.entries.append(entry)
-        current.size += entry.size
-    if current.entries:
-        yield current
-
-
-def pack(
-    entries: Iterable[Entry],
-    max_bytes: int = limits.PUT_EVENTS_MAX_BYTES,
-    max_entries: int = limits.PUT_EVENTS_MAX_ENTRIES,
-) -> Plan:
-    """All requests at once (greedy, in order) and the entries set aside."""
-    too_large: list[Entry] = []
-    requests = list(iter_requests(entries, too_large, max_bytes, max_entries))
-    return Plan(requests, too_large)
+from fanout.delivery import Envelope
 
 
 @dataclass(slots=True)
 class Budget:
-    """Room left in one request, by the rule iter_requests applies.
+    """Room left in one request: up to ``max_entries`` entries, their total strictly
+    under ``max_bytes`` (AWS requires a request's total to be *less than* the budget)."""
 
-    For the new custom event bus (``ordering.Sequencer``), where which entries
-    may share a request depends on more than their order: up to
-    ``max_entries`` entries, their total strictly under ``max_bytes``.
-    """
-
-    max_bytes: int = limits.PUT_EVENTS_V2_MAX_BYTES
-    max_entries: int = limits.PUT_EVENTS_V2_MAX_ENTRIES
+    max_bytes: int = limits.PUT_EVENTS_MAX_BYTES
+    max_entries: int = limits.PUT_EVENTS_MAX_ENTRIES
     entries: int = 0
     size: int = 0
 
@@ -87,3 +32,50 @@ class Budget:
     def add(self, size: int) -> None:
         self.entries += 1
         self.size += size
+
+
+class RequestQueue:
+    """The classic bus's scheduling: envelopes in stream order, requests filled greedily.
+
+    Nothing is held back (the bus keeps no order), so ``settle`` has nothing to
+    do and an unsendable envelope is ``reached`` as soon as it is added.
+    Single-threaded: the engine's dispatcher drives it.
+    """
+
+    def __init__(self, max_bytes: int, max_entries: int = limits.PUT_EVENTS_MAX_ENTRIES) -> None:
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self.reached: list[Envelope] = []
+        self.unsent: list[Envelope] = []  # still queued when sending ended
+        self.held_back = 0  # never: the classic bus orders nothing
+        self._queue: deque[Envelope] = deque()
+        self._queued_size = 0
+
+    def add(self, envelope: Envelope) -> None:
+        if not envelope.sendable:
+            self.reached.append(envelope)
+            return
+        self._queue.append(envelope)
+        self._queued_size += envelope.size
+
+    def wants_more(self) -> bool:
+        """The queue does not yet hold a full request."""
+        return len(self._queue) < self.max_entries and self._queued_size < self.max_bytes
+
+    def next_request(self, room: int) -> list[Envelope]:
+        budget = Budget(self.max_bytes, min(self.max_entries, room))
+        taken: list[Envelope] = []
+        while self._queue and budget.admits(self._queue[0].size):
+            envelope = self._queue.popleft()
+            self._queued_size -= envelope.size
+            budget.add(envelope.size)
+            taken.append(envelope)
+        return taken
+
+    def settle(self, envelope: Envelope, published: bool) -> None:
+        """The classic bus orders nothing: an envelope's end changes no other's."""
+
+    def finish(self) -> None:
+        """Nothing more will be sent: what is still queued was never sent."""
+        self.unsent += self._queue
+        self._queue.clear()

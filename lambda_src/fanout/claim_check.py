@@ -7,7 +7,8 @@ adding one; two records never share one) and
 published as a pointer event: same source and detail-type, the keys, the
 metadata and changedAttributes, plus ``claimCheck`` = {bucket, key, size, uri};
 images are left out (raw: ``dynamodb`` without NewImage/OldImage). Only a
-pointer that is itself too large, or a store that fails, still ends in the DLQ.
+pointer that is itself too large, or a store S3 refuses for good (no bucket,
+no access), still ends in the DLQ; a store that fails for now is tried again.
 
 The pure part (keys, stored body, pointer entry) has no I/O; ``ClaimCheck``
 puts objects at the edge, within the invocation's deadline. Consumers turn a
@@ -18,17 +19,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from fanout.attribute_values import number, to_json
-from fanout.deadline import CallTimedOut, Deadline
-from fanout.records import Entry, entry_size
+from fanout.aws_errors import AwsError, attempts, classify
+from fanout.deadline import Deadline
+from fanout.records import Entry, entry_size, iso_utc
 
 POINTER_FIELD = "claimCheck"
 IMAGE_FIELDS = ("newImage", "oldImage")
@@ -37,6 +40,7 @@ _UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 # PutObject attempts per event: S3 answers 503 SlowDown under bursts; each
 # attempt is started only while the deadline leaves its reserve, like PutEvents.
 PUT_ATTEMPTS = 3
+NO_TIME = "no time left in the invocation to store it"
 
 
 class ClaimCheckError(ValueError):
@@ -46,7 +50,6 @@ class ClaimCheckError(ValueError):
 
 
 _KEY_ID_CHARS = 100  # of the readable eventID in a key (S3 keys: at most 1,024 bytes)
-NO_TIME = "no time left in the invocation"
 
 
 def object_key(
@@ -74,17 +77,11 @@ def stored_body(entry: Entry) -> bytes:
     head = {
         "source": entry.source,
         "detail-type": entry.detail_type,
-        "time": _iso(entry),
+        "time": iso_utc(entry.time, seconds_only=True) if entry.time else None,
         "resources": list(entry.resources),
     }
     text = to_json(head)[:-1] + ',"detail":' + entry.detail + "}"
     return text.encode("utf-8")
-
-
-def _iso(entry: Entry) -> str | None:
-    if entry.time is None:
-        return None
-    return entry.time.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def pointer_entry(entry: Entry, bucket: str, key: str, size: int) -> Entry:
@@ -109,14 +106,13 @@ def pointer_entry(entry: Entry, bucket: str, key: str, size: int) -> Entry:
     return replace(entry, detail=text, size=new_size)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Stored:
-    """What one claim-check pass did with the entries handed to it."""
+    """How one claim-check ended: a pointer to publish, or why not."""
 
-    pointers: list[Entry] = field(default_factory=list)  # to publish instead
-    failed: list[tuple[Entry, str]] = field(default_factory=list)  # for the DLQ, with why
-    untried: list[Entry] = field(default_factory=list)  # no time to store: reported back
-    calls: int = 0
+    pointer: Entry | None = None  # stored: publish this instead
+    problem: str | None = None  # can never be carried: parked as EventTooLarge with this
+    retry: str | None = None  # not stored now (S3 failing, or no time): reported back
 
 
 class ClaimCheck:
@@ -128,75 +124,60 @@ class ClaimCheck:
         bucket: str,
         prefix: str,
         sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+        owner: str | None = None,
     ) -> None:
         self.s3 = s3
         self.bucket = bucket
         self.prefix = prefix
         self._sleep = sleep
+        self._jitter = jitter
+        # ExpectedBucketOwner on every call: S3 refuses (403) a bucket another account owns.
+        self._owner = {"ExpectedBucketOwner": owner} if owner else {}
 
-    def store(self, entries: list[Entry], max_event_size: int, deadline: Deadline) -> Stored:
-        """Put each entry's full event, and build its pointer; never raises for an entry."""
-        result = Stored()
-        for entry in entries:
-            record = entry.record
-            key = object_key(
-                self.prefix,
-                record.table_name,
-                record.event_id,
-                record.sequence_number,
-                record.source_arn,
-            )
-            body = stored_body(entry)
-            pointer = pointer_entry(entry, self.bucket, key, len(body))
-            if pointer.size >= max_event_size:
-                why = f"even its claim-check pointer is {pointer.size} bytes"
-                result.failed.append((entry, why))
-                continue
-            error = self._put(key, body, deadline, result)
-            if error is None:
-                result.pointers.append(pointer)
-            elif error is NO_TIME:
-                result.untried.append(entry)
-            else:
-                result.failed.append(
-                    (entry, f"storing it in s3://{self.bucket}/{key} failed: {error}")
-                )
-        return result
+    def store(self, entry: Entry, fits: Callable[[Entry], bool], deadline: Deadline) -> Stored:
+        """Put the entry's full event and build its pointer; never raises.
 
-    def _put(self, key: str, body: bytes, deadline: Deadline, result: Stored) -> str | None:
-        """None once stored; NO_TIME if never tried; otherwise the last error."""
-        error = NO_TIME
-        for attempt in range(PUT_ATTEMPTS):
-            delay = 0.0 if attempt == 0 else min(1.0, 0.1 * 2**attempt)
-            if not deadline.allows(delay * 1000):
-                return error if attempt else NO_TIME
-            self._sleep(delay)
-            result.calls += 1
+        ``fits`` says whether a pointer can be published; one that cannot is
+        not stored at all. A put that S3 refuses for good (no bucket, no
+        access) is a problem; one that fails for now (SlowDown, a timeout, no
+        time left) is tried again on the next delivery.
+        """
+        record = entry.record
+        key = object_key(
+            self.prefix,
+            record.table_name,
+            record.event_id,
+            record.sequence_number,
+            record.source_arn,
+        )
+        body = stored_body(entry)
+        pointer = pointer_entry(entry, self.bucket, key, len(body))
+        if not fits(pointer):
+            return Stored(problem=f"even its claim-check pointer is {pointer.size} bytes")
+        error: AwsError | None = None
+        for limit_ms in attempts(deadline, PUT_ATTEMPTS, self._sleep, self._jitter):
             try:
                 deadline.call(
                     self.s3.put_object,
-                    deadline.call_limit_ms(),
+                    limit_ms,
                     Bucket=self.bucket,
                     Key=key,
                     Body=body,
                     ContentType="application/json",
+                    **self._owner,
                 )
-                return None
-            except CallTimedOut as exc:
-                error = str(exc)  # the object may or may not be there: a retry overwrites it
-            except ClientError as exc:
-                code = exc.response.get("Error", {}).get("Code", "ClientError")
-                error = f"{code}: {exc.response.get('Error', {}).get('Message', '')}".strip()
-                if code in (
-                    "AccessDenied",
-                    "NoSuchBucket",
-                    "InvalidRequest",
-                    "KMS.AccessDeniedException",
-                ):
-                    return error  # another attempt cannot succeed
-            except Exception as exc:  # connection errors and anything else: the record is parked
-                error = f"{type(exc).__name__}: {exc}"
-        return error
+                return Stored(pointer=pointer)
+            except Exception as exc:  # sorted by the one error policy
+                error = classify(exc)
+                if not error.retryable:
+                    where = f"s3://{self.bucket}/{key}"
+                    return Stored(
+                        problem=f"storing it in {where} failed: {error.code}: {error.message}"
+                    )
+        if error is None:
+            return Stored(retry=NO_TIME)
+        return Stored(retry=f"S3 PutObject: {error.code}: {error.message}"[:500])
 
 
 def is_pointer(event: dict[str, Any]) -> bool:
@@ -205,15 +186,32 @@ def is_pointer(event: dict[str, Any]) -> bool:
     return isinstance(detail, dict) and isinstance(detail.get(POINTER_FIELD), dict)
 
 
-def fetch_full_event(event: dict[str, Any], s3: Any = None, **json_options: Any) -> dict[str, Any]:
+def pointer_of(entry: Entry) -> dict[str, Any] | None:
+    """The claim-check pointer of an entry about to be published; None for a full event."""
+    try:
+        detail = json.loads(entry.detail)
+    except ValueError:
+        return None
+    pointer = detail.get(POINTER_FIELD) if isinstance(detail, dict) else None
+    return pointer if isinstance(pointer, dict) else None
+
+
+def fetch_full_event(
+    event: dict[str, Any],
+    s3: Any = None,
+    expected_bucket_owner: str | None = None,
+    **json_options: Any,
+) -> dict[str, Any]:
     """The full event for a delivered event: a pointer's S3 object, any other event as is.
 
     ``event`` is the event as a target receives it (the EventBridge envelope);
     the result is the same envelope with the full ``detail``. ``s3`` is a boto3
     S3 client (one is made when None); the caller needs s3:GetObject on the
-    object. ``json_options`` go to json.loads (e.g. parse_float=decimal.Decimal
-    to keep every digit of large numbers). Raises ``ClaimCheckError`` (and
-    nothing else for a bad pointer or object) when the full event cannot be had.
+    object; ``expected_bucket_owner`` (an account id) makes S3 refuse a bucket of
+    that name owned by anyone else. ``json_options`` go to json.loads (e.g.
+    parse_float=decimal.Decimal to keep every digit of large numbers). Raises
+    ``ClaimCheckError`` (and nothing else for a bad pointer or object) when the full
+    event cannot be had.
     """
     if not is_pointer(event):
         return event
@@ -223,7 +221,8 @@ def fetch_full_event(event: dict[str, Any], s3: Any = None, **json_options: Any)
 
         s3 = boto3.client("s3")
     try:
-        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        owner = {"ExpectedBucketOwner": expected_bucket_owner} if expected_bucket_owner else {}
+        data = s3.get_object(Bucket=bucket, Key=key, **owner)["Body"].read()
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "ClientError")
         raise ClaimCheckError(f"cannot read {uri}: {code}") from exc

@@ -8,8 +8,8 @@ reports it back to Lambda, which delivers it again.
 
 from __future__ import annotations
 
-import base64
 import json
+import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from fanout import limits
-from fanout.deadline import CALL_MIN_MS, Deadline
-from fanout.publisher import classify
-from fanout.records import Entry, table_name_of
+from fanout.aws_errors import attempts, classify
+from fanout.deadline import Deadline
+from fanout.records import Entry, iso_utc, jsonable, table_name_of, utf8_len
 
-MALFORMED = "MalformedRecord"
-TOO_LARGE = "EventTooLarge"
+# Why a record is parked: the message's "reason" and its reason attribute (docs/events.md).
+MALFORMED = "MalformedRecord"  # the record cannot be decoded or converted
+TOO_LARGE = "EventTooLarge"  # over the size budget, and claim-check cannot carry it
+REJECTED = "PutEventsRejected"  # PutEvents refused it for good: validation, access, malformed
+EXHAUSTED = "RetriesExhausted"  # still retryable, parked because the stream would drop it
 
 SEND_ATTEMPTS = 3
-BASE_DELAY_S = 0.05
 _KEEP_WHEN_TRUNCATED = (
     "Keys",
     "SequenceNumber",
@@ -59,26 +61,23 @@ class Message:
     size: int
 
 
-def _jsonable(value: Any) -> Any:
-    """Records from get_records carry bytes and datetimes; JSON needs text."""
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode("ascii")
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return [_jsonable(v) for v in value]
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+def _json_default(value: Any) -> Any:
+    """Records from get_records carry bytes, datetimes and sets: written as Lambda would."""
+    converted = jsonable(value)
+    if converted is value:
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return converted
 
 
 def _dumps(body: dict[str, Any]) -> str:
     # ASCII only: SQS accepts a restricted set of Unicode characters.
-    return json.dumps(body, separators=(",", ":"), default=_jsonable)
+    return json.dumps(body, separators=(",", ":"), default=_json_default)
 
 
 def _event_json(entry: Entry, event_bus_name: str) -> dict[str, Any]:
     event = entry.to_api(event_bus_name)
     if entry.time is not None:
-        event["Time"] = entry.time.isoformat()
+        event["Time"] = iso_utc(entry.time)
     return event
 
 
@@ -145,10 +144,6 @@ def _try_dumps(body: dict[str, Any]) -> str | None:
         return None
 
 
-def _utf8_len(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-
-
 def _ladder(letter: DeadLetter, event_bus_name: str) -> Iterator[dict[str, Any]]:
     """The bodies to try, largest first: each step drops more (docs/events.md).
 
@@ -187,10 +182,51 @@ def message_for(letter: DeadLetter, max_bytes: int, event_bus_name: str) -> Mess
     text = _dumps({"reason": letter.reason, "truncated": True})
     for body in _ladder(letter, event_bus_name):
         candidate = _try_dumps(body)
-        if candidate is not None and _utf8_len(candidate) <= budget:
+        if candidate is not None and utf8_len(candidate) <= budget:
             text = candidate
             break
-    return Message(letter, text, attributes, _utf8_len(text) + _attributes_size(attributes))
+    return Message(letter, text, attributes, utf8_len(text) + _attributes_size(attributes))
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedMessage:
+    """A DLQ message body read back: what ``message_for`` wrote, checked field by field."""
+
+    reason: str
+    message: str
+    attempts: int
+    record: Any  # the stream record, or the part of it that fitted
+    event: Any  # the entry as it was to be sent, when it fitted (None otherwise)
+    truncated: bool
+
+
+class NotADeadLetter(ValueError):
+    """A message body this fan-out did not write: not JSON, or not its shape."""
+
+
+def read_message(body: str) -> ParkedMessage:
+    """The reader next to the writer: a body ``message_for`` wrote, or NotADeadLetter.
+
+    Nothing read here is trusted further: the record is what a recovery
+    command rebuilds the event from, and it checks where it came from.
+    """
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        raise NotADeadLetter(f"not JSON: {body[:80]!r}") from None
+    if not isinstance(value, dict) or not isinstance(value.get("reason"), str):
+        raise NotADeadLetter(f"not a fan-out message: {body[:80]!r}")
+    if "record" not in value:
+        raise NotADeadLetter(f"not a fan-out message (no record): {body[:80]!r}")
+    attempts = value.get("attempts", 0)
+    return ParkedMessage(
+        reason=value["reason"],
+        message=str(value.get("message", "")),
+        attempts=attempts if isinstance(attempts, int) and not isinstance(attempts, bool) else 0,
+        record=value["record"],
+        event=value.get("event"),
+        truncated=value.get("truncated") is True,
+    )
 
 
 def pack(messages: Iterable[Message], max_bytes: int) -> list[list[Message]]:
@@ -234,6 +270,7 @@ class DeadLetterQueue:
         event_bus_name: str,
         sleep: Callable[[float], None] = time.sleep,
         factory: Callable[[], Any] | None = None,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._client = client
         self._factory = factory
@@ -241,6 +278,7 @@ class DeadLetterQueue:
         self.max_bytes = max_bytes
         self.event_bus_name = event_bus_name
         self.sleep = sleep
+        self.jitter = jitter
 
     @property
     def client(self) -> Any:
@@ -287,19 +325,7 @@ class DeadLetterQueue:
         given_up: list[tuple[DeadLetter, str]] = []
         calls = 0
         keep = deadline.park_reserve_ms
-        for attempt in range(SEND_ATTEMPTS):
-            if not pending:
-                break
-            delay = BASE_DELAY_S * 2**attempt if attempt else 0.0
-            if not deadline.allows(delay * 1000, keep):
-                errors.update(dict.fromkeys(pending, "no time left in the invocation to send"))
-                break
-            if attempt:
-                self.sleep(delay)
-            limit_ms = deadline.call_limit_ms(keep)
-            if limit_ms < CALL_MIN_MS:
-                errors.update(dict.fromkeys(pending, "no time left in the invocation to send"))
-                break
+        for limit_ms in attempts(deadline, SEND_ATTEMPTS, self.sleep, self.jitter, keep):
             calls += 1
             entries = [
                 {"Id": key, "MessageBody": m.body, "MessageAttributes": m.attributes}
@@ -313,9 +339,9 @@ class DeadLetterQueue:
                     Entries=entries,
                 )
             except Exception as exc:  # the DLQ being down must not lose the batch
-                code, message, retryable = classify(exc)
-                errors.update(dict.fromkeys(pending, f"{code}: {message}"))
-                if not retryable:  # access denied, no such queue: the same next time
+                error = classify(exc)
+                errors.update(dict.fromkeys(pending, f"{error.code}: {error.message}"))
+                if not error.retryable:  # access denied, no such queue: the same next time
                     break
                 continue
             for ok in response.get("Successful") or []:
@@ -328,6 +354,9 @@ class DeadLetterQueue:
                 errors[key] = f"{failed.get('Code')}: {failed.get('Message', '')}"
                 if failed.get("SenderFault"):  # sending it again would fail again
                     given_up.append((pending.pop(key).letter, errors[key]))
-        given_up += [(m.letter, errors.get(k, "not acknowledged")) for k, m in pending.items()]
+            if not pending:
+                break
+        no_time = "no time left in the invocation to send"
+        given_up += [(m.letter, errors.get(k, no_time)) for k, m in pending.items()]
         given_up.sort(key=lambda pair: pair[0].index)
         return parked, given_up, calls

@@ -35,6 +35,8 @@ __all__ = [
     "convert",
     "decode",
     "entry_size",
+    "iso_utc",
+    "jsonable",
     "number",
     "sequence_number_of",
     "table_name_of",
@@ -165,8 +167,16 @@ def _from_epoch(seconds: float) -> datetime:
 
 
 @functools.lru_cache(maxsize=1024)
-def _iso(moment: datetime) -> str:
-    text = moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
+def iso_utc(moment: datetime, seconds_only: bool = False) -> str:
+    """ISO-8601 in UTC with a Z: milliseconds when there are any, unless seconds_only.
+
+    The one time renderer: the detail's approximateCreationDateTime, the
+    stored claim-check event and the DLQ's copy of an entry all use it
+    (seconds_only: as EventBridge writes an event's ``time``).
+    """
+    moment = moment.astimezone(UTC)
+    precise = moment.microsecond and not seconds_only
+    text = moment.isoformat(timespec="milliseconds" if precise else "seconds")
     return text.replace("+00:00", "Z")
 
 
@@ -181,7 +191,7 @@ def convert(record: StreamRecord, settings: Settings) -> Entry:
         "tableName": record.table_name,
         "awsRegion": record.raw.get("awsRegion"),
         "sequenceNumber": record.sequence_number,
-        "approximateCreationDateTime": _iso(record.created) if record.created else None,
+        "approximateCreationDateTime": iso_utc(record.created) if record.created else None,
         "streamViewType": record.view_type,
     }
     fmt = settings.detail_format
@@ -231,16 +241,18 @@ def _raw_section(ddb: Mapping[str, Any]) -> dict[str, Any]:
     over as Python objects is written as Lambda would (bytes as base64,
     datetimes as epoch seconds).
     """
-    return _jsonable(ddb)
+    return jsonable(ddb)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A stream record's value as Lambda delivers it in JSON: bytes as base64, times as
+    epoch seconds, sets as lists (boto3's get_records hands over Python objects)."""
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, datetime):
         return value.timestamp()
     return value

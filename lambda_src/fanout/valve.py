@@ -2,26 +2,33 @@
 
 A record that could not be published in time is reported back, and Lambda
 delivers it again from the stream, in order. But the event source mapping
-gives up on a batch (metadata only to the on-failure destination, the records
+gives up on a batch (metadata to the on-failure destination, the records
 skipped) once a record is older than ``maximum_record_age_in_seconds`` or the
-batch has been retried ``maximum_retry_attempts`` times. AWS's documentation
+batch has been retried ``maximum_retry_attempts`` times. What AWS documents
 ("Configuring partial batch response with DynamoDB and Lambda", AWS Lambda
-Developer Guide) says a partial batch response is treated as a failure that
-Lambda "retries ... based on your retry strategy", from the lowest reported
-sequence number; it does not say that a checkpoint that moved forward resets
-the retry count. So the valve assumes the worst: every partial response
-counts, even one that moved the checkpoint. It parks what is left of the
-batch when
+Developer Guide): a partial batch response is not a complete success, so
+"Lambda treats all other results as a complete failure and retries processing
+the batch up to the retry limit", from "the record with the lowest sequence
+number as the checkpoint". It does not say that a checkpoint that moved
+forward resets the count, and the count is kept by the mapping, which the
+function cannot read.
+
+So the valve parks what is left of the batch when
 
 - the record's age at the next delivery (now, plus this invocation's time,
-  plus a margin) would reach the maximum record age, or
-- this execution environment has already reported the batch's first record
-  (as the checkpoint of a run of consecutive partial responses) as often as
-  the maximum retry attempts allow: this invocation is the mapping's last.
-
-The age rule holds in any execution environment; the count rule only sees
-the reports made by this one (Lambda usually keeps a shard on a warm
-environment, but does not promise it), which is why the age rule matters.
+  plus a margin) would reach the maximum record age: the record's own
+  ApproximateCreationDateTime says so in any execution environment, so this
+  rule holds whichever environment Lambda picks and however often it starts
+  a new one. It is the rule to rely on: the module's default retry limit is
+  -1 (none), so the age is what bounds a batch's retries;
+- or, when a retry limit is set, this execution environment has already
+  reported the batch's first record (as the checkpoint of a run of
+  consecutive partial responses) as often as that limit allows. Every
+  partial response counts, even one that moved the checkpoint (the worst
+  case the documentation allows). This rule sees only the reports made by
+  this environment: a cold start forgets them, which is why the module
+  leaves the limit off by default (and an S3 on-failure destination keeps
+  the whole batch when the mapping does skip one).
 """
 
 from __future__ import annotations

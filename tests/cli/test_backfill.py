@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +12,7 @@ from dynamodb_fanout import backfill
 from dynamodb_fanout.aws import Aws
 from dynamodb_fanout.backfill import run
 from dynamodb_fanout.main import parser
-from tests.cli.conftest import BUS, client, consumer_queue, drain
+from tests.cli.conftest import BUS, FUNCTION, client, consumer_queue, deploy, drain
 
 TABLE = "Orders"
 BASE = 12345678901234567890123456789012345600  # 38 digits
@@ -83,6 +85,8 @@ def test_a_checkpoint_resumes_where_the_run_stopped(
 
     again = cli(*args, "--checkpoint", str(checkpoint))
     assert again.status == 0 and "already done" in again.out
+    as_json = cli(*args, "--checkpoint", str(checkpoint), "--json")
+    assert "already done" in json.loads(as_json.out)["already_done"]  # one JSON document
     other = cli(*args[:5], "--segments", "2", "--checkpoint", str(checkpoint))
     assert other.status == 2 and "with 1 segments" in other.err
 
@@ -119,8 +123,10 @@ def test_failures_are_parked_in_the_handlers_format_and_redrive_takes_them(moto,
     for message in parked:
         client(moto, "sqs").send_message(QueueUrl=dlq, MessageBody=json.dumps(message))
 
-    ran = cli("redrive", "--queue-url", dlq)
-    assert ran.status == 0 and "re-published 12 (RetriesExhausted 12)" in ran.out
+    arn = client(moto, "dynamodb").describe_table(TableName=TABLE)["Table"]["TableArn"]
+    ran = cli("redrive", "--queue-url", dlq, "--stream-arn", arn, "--event-bus", BUS)
+    assert ran.status == 0, ran.out
+    assert "re-published 12 (RetriesExhausted 12)" in ran.out
     assert len(drain(moto, consumer)) == 12
 
 
@@ -139,3 +145,85 @@ def test_expected_failures_are_one_line(moto, cli) -> None:
         ran = cli("backfill", *args)
         assert ran.status == 2, args
         assert says in ran.err and ran.err.count("\n") == 1
+
+
+class ThrottledItem:
+    """PutEvents that throttles, every time, the entry of one item; the rest go to moto."""
+
+    def __init__(self, real: Any, key: str) -> None:
+        self.real = real
+        self.meta = real.meta
+        self.key = key
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        passed = [e for e in Entries if self.key not in e["Detail"]]
+        answers = iter(self.real.put_events(Entries=passed)["Entries"] if passed else [])
+        throttled = {"ErrorCode": "ThrottlingException", "ErrorMessage": "Rate exceeded"}
+        results = [throttled if self.key in e["Detail"] else next(answers) for e in Entries]
+        failed = sum("ErrorCode" in r for r in results)
+        return {"FailedEntryCount": failed, "Entries": results}
+
+
+def test_a_page_neither_published_nor_parked_keeps_the_checkpoint_before_it(
+    moto, monkeypatch, tmp_path, capsys, request
+) -> None:
+    monkeypatch.setattr(backfill, "PAGE_ITEMS", 5)
+    umask = os.umask(0o022)  # the usual one: a file made without a mode would be 0644
+    request.addfinalizer(lambda: os.umask(umask))
+    table_with_items(moto, 12)
+    consumer_queue(moto)
+    dynamodb = client(moto, "dynamodb")
+    first = dynamodb.scan(TableName=TABLE, Limit=5)
+    second = dynamodb.scan(TableName=TABLE, Limit=5, ExclusiveStartKey=first["LastEvaluatedKey"])
+    stuck = second["Items"][2]["pk"]["S"]  # an item of the second page
+
+    class Faulty(Aws):
+        def client(self, service: str, region=None, config=None, purpose="standard") -> Any:
+            real = super().client(service, region, config, purpose)
+            return ThrottledItem(real, stuck) if purpose == "publish" else real
+
+    checkpoint = tmp_path / "backfill.json"
+    base = ["backfill", "--table", TABLE, "--event-bus", BUS, "--segments", "1", "--quiet"]
+    base += ["--checkpoint", str(checkpoint)]
+    nowhere = tmp_path / "missing-directory" / "failures.jsonl"  # the failures cannot be kept
+    aws = Faulty(endpoint_url=moto.endpoint)
+    assert run(aws, parser().parse_args([*base, "--failures", str(nowhere)])) == 1
+    out = capsys.readouterr().out
+    assert "neither published nor parked: 1" in out
+    assert "segment 0: 1 items of a page neither published nor parked" in out
+    saved = json.loads(checkpoint.read_text())
+    assert saved["positions"] == {"0": first["LastEvaluatedKey"]}  # before the stuck page
+    assert saved["published"] == 5
+    assert stat.S_IMODE(checkpoint.stat().st_mode) == 0o600  # it names items' keys
+
+    failures = tmp_path / "failures.jsonl"
+    assert run(aws, parser().parse_args([*base, "--failures", str(failures)])) == 1
+    out = capsys.readouterr().out
+    assert "7 items scanned" in out and "dead-lettered RetriesExhausted: 1" in out
+    assert "1 written to" in out and "neither published nor parked" not in out
+    assert json.loads(checkpoint.read_text())["positions"] == {"0": "done"}
+    (parked,) = [json.loads(line) for line in failures.read_text().splitlines()]
+    assert parked["reason"] == "RetriesExhausted"
+    assert parked["record"]["dynamodb"]["Keys"] == {"pk": {"S": stuck}}
+    assert stat.S_IMODE(failures.stat().st_mode) == 0o600  # it holds the whole item
+
+
+def test_items_are_parked_under_the_functions_dlq_max_bytes(moto, cli) -> None:
+    table_with_items(moto, 2, pad=100_000)  # each event far over the function's cap
+    consumer_queue(moto)
+    sqs = client(moto, "sqs")
+    url = sqs.create_queue(QueueName="fanout-dlq", Attributes={"MaximumMessageSize": "65536"})[
+        "QueueUrl"
+    ]
+    deploy(moto, EVENT_BUS_NAME=BUS, DLQ_URL=url, MAX_EVENT_SIZE="65536", DLQ_MAX_BYTES="65536")
+    arn = client(moto, "dynamodb").describe_table(TableName=TABLE)["Table"]["TableArn"]
+
+    ran = cli("backfill", "--table", TABLE, "--function", FUNCTION, "--stream-arn", arn, "--json")
+    assert ran.status == 1, ran.out + ran.err
+    summary = json.loads(ran.out)  # one JSON document, nothing else on stdout
+    assert summary["dead_lettered"] == {"total": 2, "by_reason": {"EventTooLarge": 2}}
+    assert summary["written_to_file"] == 0 and summary["exit_status"] == 1
+    parked = drain(moto, url)
+    assert len(parked) == 2
+    assert all(p["reason"] == "EventTooLarge" and p["truncated"] for p in parked)
+    assert all(len(json.dumps(p)) <= 65536 for p in parked)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,8 @@ from botocore.stub import ANY, Stubber
 
 from dynamodb_fanout.aws import Aws
 from dynamodb_fanout.check_pattern import run
-from dynamodb_fanout.main import parser
+from dynamodb_fanout.main import main, parser
+from dynamodb_fanout.moto_stack import is_alive
 from tests.cli.conftest import client
 
 INSERT = Path(__file__).resolve().parents[2] / "examples" / "events" / "insert.json"
@@ -98,3 +101,65 @@ def test_bad_patterns_are_one_line(moto, cli) -> None:
         ran = cli("check-pattern", "--pattern", pattern)
         assert ran.status == 2, pattern
         assert says in ran.err and ran.err.count("\n") == 1
+
+
+def test_no_match_names_a_source_or_detail_type_no_sample_has(moto, cli) -> None:
+    ran = cli("check-pattern", "--pattern", '{"source":["dynamodb.orders"]}')
+    assert ran.status == 1, ran.err
+    assert "0 of 27 sample records match" in ran.out
+    assert (
+        '  the pattern\'s source ["dynamodb.orders"] matches no sample: the samples have '
+        "dynamodb.Orders (EventBridge matches case-sensitively); --source S converts the "
+        "samples with your function's EVENT_SOURCE\n" in ran.out
+    )
+    assert "detail-type" not in ran.out.split("sample records match", 1)[1]
+
+    ran = cli(
+        "check-pattern", "--pattern", '{"detail-type":["UPDATE"],"source":["dynamodb.Orders"]}'
+    )
+    assert ran.status == 1, ran.err
+    tail = ran.out.split("sample records match", 1)[1]
+    assert (
+        'the pattern\'s detail-type ["UPDATE"] matches no sample: the samples have '
+        "INSERT, MODIFY, REMOVE\n" in tail
+    )
+    assert "source" not in tail  # dynamodb.Orders alone matches samples: no word on it
+
+    # source and detail-type match samples; the detail is what matches none: no such line
+    ran = cli("check-pattern", "--pattern", '{"detail-type":["MODIFY"],"detail":{"x":["y"]}}')
+    assert ran.status == 1
+    assert ran.out.rstrip().endswith(
+        "(decided by a temporary bus; the endpoint has no TestEventPattern)"
+    )
+
+
+def test_credentials_found_are_used_never_a_private_moto(
+    moto, recorder, monkeypatch, capsys
+) -> None:
+    """With credentials and no --endpoint-url the pattern goes where boto3 sends it (here the
+    environment's AWS_ENDPOINT_URL, standing in for AWS): no private server is started."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", recorder.endpoint)
+    assert main(["check-pattern", "--pattern", PAID]) == 0
+    captured = capsys.readouterr()
+    assert "moto_server" not in captured.err + captured.out
+    assert "5 of 27 sample records match (decided by a temporary bus;" in captured.out
+    assert any(
+        r.headers.get("x-amz-target") == "AWSEvents.TestEventPattern" for r in recorder.requests
+    )
+
+
+def test_without_credentials_a_private_moto_decides_and_is_stopped_after(
+    monkeypatch, tmp_path, capsys
+) -> None:
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.aws
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert main(["check-pattern", "--pattern", PAID]) == 0
+    captured = capsys.readouterr()
+    assert "5 of 27 sample records match (decided by a temporary bus on a private moto_server" in (
+        captured.out
+    )
+    said = re.search(r"private moto_server at http://127\.0\.0\.1:\d+ \(pid (\d+)\)", captured.err)
+    assert said, captured.err
+    assert not is_alive(int(said.group(1)))  # stopped by its pid, before the command returned

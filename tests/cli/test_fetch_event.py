@@ -18,7 +18,7 @@ from fanout.claim_check import (
 from fanout.records import convert, decode
 from fanout.settings import Settings
 from tests.cli.conftest import client
-from tests.unit import streams
+from tests.support import streams
 
 BUCKET = "orders-large-events"
 BIG = "12345678901234567890123456789012345678"  # 38 digits: no float holds them

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -12,26 +12,15 @@ from typing import Any
 import pytest
 
 from dynamodb_fanout.aws import Aws
-from dynamodb_fanout.pipeline import make_settings, run_handler
-from dynamodb_fanout.redrive import Redrive
-from localrun.moto_stack import MotoServer
-from tests.cli.conftest import BUS, client, consumer_queue, drain, visible
+from dynamodb_fanout.main import parser
+from dynamodb_fanout.redrive import run
+from tests.cli.conftest import BUS, client, consumer_queue, dlq, drain, park, visible
 from tests.event_schema import assert_valid
-from tests.unit import streams
+from tests.support import streams
 
 BIG = "12345678901234567890123456789012345678"  # 38 digits, more than a float holds
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def dlq(moto: MotoServer, region: str = "us-east-1") -> str:
-    return client(moto, "sqs", region).create_queue(QueueName="fanout-dlq")["QueueUrl"]
-
-
-def park(moto: MotoServer, dlq_url: str, records: list[dict[str, Any]], **settings: Any) -> None:
-    """The handler itself, with its bus missing, parks the records in the DLQ."""
-    aws = Aws(endpoint_url=moto.endpoint)
-    config = dataclasses.replace(make_settings(BUS, dlq_url), **settings)
-    assert run_handler(records, config, aws.for_handler()) == []
+SCOPE = ("--stream-arn", streams.TABLE_ARN)  # the records of tests/support/streams
 
 
 def test_parked_events_reach_the_bus_once_it_is_back_and_the_rest_stays(
@@ -44,26 +33,29 @@ def test_parked_events_reach_the_bus_once_it_is_back_and_the_rest_stays(
     sqs.send_message(QueueUrl=url, MessageBody="not json at all")
     sqs.send_message(QueueUrl=url, MessageBody='{"hello": "world"}')
     assert visible(moto, url) == 6
+    args = ("redrive", "--queue-url", url, *SCOPE, "--event-bus", BUS)
 
-    dry = cli("redrive", "--queue-url", url, "--dry-run")  # the cause is not fixed yet
+    missing = f"event bus '{BUS}' does not exist in us-east-1: create it again"
+    gone = cli(*args)  # the cause is not fixed yet: nothing moves
+    assert gone.status == 2, gone.err
+    assert missing in gone.err
+    assert "Traceback" not in gone.err and gone.err.count("\n") == 1
+    assert visible(moto, url) == 6
+    dry = cli(*args, "--dry-run")  # but a dry run says what is there, and why it would stay
     assert dry.status == 1, dry.err
-    assert "would re-publish 0" in dry.out
-    assert "event bus missing: 3" in dry.out and f"event bus '{BUS}' does not exist" in dry.out
-    assert "left in the queue 6" in dry.out
-    assert visible(moto, url) == 6  # made visible again at once: the next run sees them all
-
-    gone = cli("redrive", "--queue-url", url)  # each message judged alone: the pass finishes
-    assert gone.status == 1
-    assert "re-published 0" in gone.out and "event bus missing: 3" in gone.out
-    assert "Traceback" not in gone.err
+    assert "would re-publish 0" in dry.out and f"left 3: {missing}" in dry.out
     assert visible(moto, url) == 6
 
     consumer = consumer_queue(moto)  # the bus is back, with its rule
-    ran = cli("redrive", "--queue-url", url)
+    ran = cli(*args)
     assert ran.status == 1, ran.err  # three are left: exit 1 says so
     assert "re-published 3 (PutEventsRejected 3)" in ran.out
     assert "failed again 0" in ran.out
-    for why in ("not JSON: 1", "not a fan-out message: 1", "MalformedRecord: 1"):
+    for why in (
+        "left 1: not JSON (",
+        "left 1: not a fan-out message (",
+        "left 1: names no table: eventSourceARN None (",  # the malformed record
+    ):
         assert why in ran.out
     events = drain(moto, consumer)
     assert sorted(e["detail"]["eventID"] for e in events) == ["event-0", "event-1", "event-2"]
@@ -71,18 +63,50 @@ def test_parked_events_reach_the_bus_once_it_is_back_and_the_rest_stays(
     assert visible(moto, url) == 3
 
 
+def test_repeated_notes_are_grouped_and_json_is_one_document(moto, cli) -> None:
+    url = dlq(moto)
+    sqs = client(moto, "sqs")
+    for i in range(12):
+        sqs.send_message(QueueUrl=url, MessageBody=f"not json {i}")
+    park(moto, url, [streams.insert(1)])
+    consumer_queue(moto)
+    args = ("redrive", "--queue-url", url, *SCOPE, "--event-bus", BUS, "--dry-run")
+
+    ran = cli(*args)
+    assert ran.status == 1
+    (line,) = [line for line in ran.out.splitlines() if "not JSON" in line]
+    assert line.startswith("  left 12: not JSON (e.g. ")
+    assert "would re-publish 1 (PutEventsRejected 1)" in ran.out
+    progress = ran.err.splitlines()  # on stderr: at the start, and when the pass ends
+    assert progress[0].startswith("redrive [") and progress[-1].startswith("redrive [")
+
+    as_json = cli(*args, "--json", "--quiet")
+    assert as_json.status == 1 and as_json.err == ""
+    summary = json.loads(as_json.out)
+    assert summary["republished"] == {
+        "total": 1,
+        "by_reason": {"PutEventsRejected": 1},
+        "how": {"rebuilt from the record": 1},
+    }
+    assert summary["left"] == 12 and summary["exit_status"] == 1 and summary["dry_run"]
+    (note,) = summary["notes"]
+    assert (note["kind"], note["why"], note["count"]) == ("left", "not JSON", 12)
+
+
 def test_region_comes_from_the_queue_url(moto, cli, monkeypatch) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
-    local_url = dlq(moto, "eu-west-1")
+    local_url = dlq(moto, region="eu-west-1")
     name = local_url.rsplit("/", 2)
     aws_url = f"https://sqs.eu-west-1.amazonaws.com/{name[-2]}/{name[-1]}"
     client(moto, "sqs", "eu-west-1").send_message(QueueUrl=local_url, MessageBody="x")
+    client(moto, "events", "eu-west-1").create_event_bus(Name=BUS)
+    bus = ("--event-bus", f"arn:aws:events:eu-west-1:123456789012:event-bus/{BUS}")
 
-    ran = cli("redrive", "--queue-url", aws_url, "--dry-run")
+    ran = cli("redrive", "--queue-url", aws_url, *SCOPE, *bus, "--dry-run")
     assert ran.status == 1, ran.err  # the message would be left
-    assert "not JSON: 1" in ran.out
+    assert "left 1: not JSON (" in ran.out
 
-    no_region = cli("redrive", "--queue-url", local_url, "--dry-run")
+    no_region = cli("redrive", "--queue-url", local_url, *SCOPE, *bus, "--dry-run")
     assert no_region.status == 2
     assert "no AWS region: pass --region" in no_region.err
 
@@ -97,11 +121,8 @@ class NoResults:
     def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         return {"FailedEntryCount": 0, "Entries": [{} for _ in Entries]}
 
-    def describe_event_bus(self, **kwargs: Any) -> Any:
-        return self.real.describe_event_bus(**kwargs)
 
-
-def test_a_result_without_event_id_is_not_success(moto) -> None:
+def test_a_result_without_event_id_is_not_success(moto, capsys) -> None:
     url = dlq(moto)
     park(moto, url, [streams.insert(i) for i in range(2)])
     consumer_queue(moto)
@@ -111,9 +132,13 @@ def test_a_result_without_event_id_is_not_success(moto) -> None:
             real = super().client(service, region, config, purpose)
             return NoResults(real) if purpose == "publish" else real
 
-    summary = Redrive(Faulty(endpoint_url=moto.endpoint), url).run()
-    assert summary.failed == {"MissingResult": 2}
-    assert sum(summary.republished.values()) == 0
+    argv = ["redrive", "--queue-url", url, *SCOPE, "--event-bus", BUS, "--json", "--quiet"]
+    assert run(Faulty(endpoint_url=moto.endpoint), parser().parse_args(argv)) == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["republished"]["total"] == 0 and summary["failed_again"] == 2
+    (note,) = summary["notes"]
+    assert note["kind"] == "failed again" and note["why"].startswith("MissingResult")
+    assert note["count"] == 2
     assert visible(moto, url) == 2  # kept, and visible again at once
 
 
@@ -134,18 +159,21 @@ def test_truncated_messages_are_rebuilt_from_the_table(moto, cli) -> None:
     park(moto, url, big, max_event_bytes=200_000)
     consumer = consumer_queue(moto)
 
-    plain = cli("redrive", "--queue-url", url)
+    args = ("redrive", "--queue-url", url, *SCOPE, "--event-bus", BUS)
+    plain = cli(*args)
     assert plain.status == 1
-    assert "EventTooLarge, record incomplete: 2" in plain.out
+    assert "left 2: EventTooLarge, record incomplete: see --from-table (e.g. " in plain.out
 
-    ran = cli(
-        "redrive", "--queue-url", url, "--from-table", "--event-bus", BUS,
-        "--max-event-bytes", "200000",
-    )  # fmt: skip
+    unknown = cli(*args, "--from-table", "--max-event-bytes", "200000")
+    assert unknown.status == 1  # the function's source and format are not known
+    assert "EventTooLarge, record incomplete: pass --function, or --source and " in unknown.out
+
+    how = ("--source", "dynamodb.Orders", "--detail-format", "plain")
+    ran = cli(*args, "--from-table", "--max-event-bytes", "200000", *how)
     assert ran.status == 1, ran.err  # order-2 is left: exit 1
     assert "re-published 1 (EventTooLarge 1)" in ran.out
     assert "current item from the table: 1" in ran.out
-    assert "EventTooLarge, item gone: 1" in ran.out
+    assert "left 1: EventTooLarge, item no longer in Orders (" in ran.out
     (event,) = drain(moto, consumer)
     assert event["detail-type"] == "CURRENT_ITEM"  # never under the parked change's identity
     detail = event["detail"]
@@ -166,8 +194,19 @@ def test_truncated_messages_are_rebuilt_from_the_table(moto, cli) -> None:
     ("args", "says"),
     [
         (["--queue-url", "sqs/fanout-dlq"], "is not an SQS queue URL"),
-        (["--queue-url", "QUEUE/000000000000/nope"], "QueueDoesNotExist"),
-        (["--queue-url", "QUEUE", "--event-bus", "nope"], "event bus 'nope' does not exist"),
+        (
+            ["--queue-url", "QUEUE/000000000000/nope", *SCOPE, "--event-bus", BUS],
+            "QueueDoesNotExist",
+        ),
+        (
+            ["--queue-url", "QUEUE", *SCOPE, "--event-bus", "nope"],
+            "event bus 'nope' does not exist",
+        ),
+        (["--queue-url", "QUEUE", *SCOPE], "no event bus: pass --event-bus, or --function"),
+        (
+            ["--queue-url", "QUEUE", "--stream-arn", "orders", "--event-bus", BUS],
+            "--stream-arn 'orders' is neither a DynamoDB stream ARN nor a table ARN",
+        ),
     ],
 )
 def test_expected_failures_are_one_line_and_exit_2(moto, cli, args, says) -> None:
@@ -203,6 +242,9 @@ def test_missing_credentials_are_one_line_from_the_console(moto, tmp_path) -> No
             "redrive",
             "--queue-url",
             url,
+            *SCOPE,
+            "--event-bus",
+            BUS,
         ],
         env=env,
         capture_output=True,

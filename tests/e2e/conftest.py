@@ -18,16 +18,24 @@ import pytest
 
 from tests.module.conftest import ROOT, terraform, zips
 
-__all__ = ["copy_module", "terraform", "zips"]  # fixtures are found by name
+__all__ = ["copy_module", "copy_module_files", "terraform", "zips"]  # fixtures are found by name
+
+
+def copy_module_files(into: Path) -> None:
+    """The module as a `git::` source gives it: the root's .tf files, its local modules'
+    (modules/<name>/*.tf) and the zip."""
+    (into / "dist").mkdir(parents=True, exist_ok=True)
+    for path in [*ROOT.glob("*.tf"), *ROOT.glob("modules/*/*.tf")]:
+        target = into / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    shutil.copy(ROOT / "dist" / "fanout.zip", into / "dist" / "fanout.zip")
 
 
 def copy_module(example: str, into: Path) -> Path:
-    """The module (its .tf files and zip) and one example below it; the example's copy."""
+    """The module (copy_module_files) and one example below it; the example's copy."""
     module = into / "module"
-    (module / "dist").mkdir(parents=True)
-    for path in ROOT.glob("*.tf"):
-        shutil.copy(path, module / path.name)
-    shutil.copy(ROOT / "dist" / "fanout.zip", module / "dist" / "fanout.zip")
+    copy_module_files(module)
     target = module / "examples" / example
     shutil.copytree(
         ROOT / "examples" / example,

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from dynamodb_fanout.moto_stack import MotoServer, is_alive, moto_server
 from localrun import workload
 from localrun.local_run import Deliveries, Deployment, LocalStack, account, fan_out, run_dir
-from localrun.moto_stack import MotoServer, is_alive, moto_server
 from localrun.tf import REPO_ROOT
 from tests import event_schema
 from tests.e2e.conftest import copy_module
@@ -74,6 +74,8 @@ def test_function_gets_its_settings_from_terraform(stack):
     outputs = stack.deployment.outputs
     assert stack.deployment.function.handler == "fanout.handler.lambda_handler"
     assert stack.deployment.runs_current_code()  # the deployed zip is this source's build
+    # local-run found the table's stream from the function alone (its description)
+    assert stack.deployment.target.stream_arn == outputs["stream_arn"]
     assert env["EVENT_BUS_NAME"] == outputs["event_bus_name"]
     assert env["DLQ_URL"] == outputs["dlq_url"]
     assert env["EVENT_SOURCE"] == f"dynamodb.{outputs['table_name']}"

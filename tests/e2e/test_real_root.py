@@ -23,7 +23,7 @@ import boto3
 import pytest
 from python_terraform import IsFlagged
 
-from localrun.moto_stack import MotoServer, is_alive, moto_server
+from dynamodb_fanout.moto_stack import MotoServer, is_alive, moto_server
 from localrun.tf import PLAN_HAS_CHANGES, PLAN_NO_CHANGES, TerraformRoot
 from tests.e2e.conftest import copy_module
 from tests.module.conftest import ROOT
@@ -227,10 +227,26 @@ def test_first_plan_names_everything_though_every_arn_is_unknown(
     assert statements["PublishToTheBus"]["Resource"] == [
         "arn:aws:events:us-east-1:123456789012:event-bus/shop-orders-fanout-bus"
     ]
-    # Two rules, one queue: one policy; the second table publishes to the first's bus.
-    queue_policies = [a for a in changes(summary) if "aws_sqs_queue_policy" in a]
-    assert queue_policies == ['module.orders.aws_sqs_queue_policy.target["billing"]']
+    # Two rules, one queue: one policy; each instance's own queues have theirs (the
+    # payments instance sends to the first's on-failure queue and has none of its own); the
+    # second table publishes to the first's bus.
+    queue_policies = sorted(a for a in changes(summary) if "aws_sqs_queue_policy" in a)
+    assert queue_policies == [
+        "module.orders.aws_sqs_queue_policy.dlq",
+        "module.orders.aws_sqs_queue_policy.on_failure[0]",
+        'module.orders.aws_sqs_queue_policy.target["billing"]',
+        'module.others["payments"].aws_sqs_queue_policy.dlq',
+    ]
     assert not any("others" in a and "event_bus" in a for a in changes(summary))
+    # A queue's policy names its own function's role by plan-time values: a reviewer reads
+    # it whole (the shared on-failure queue's names the other instance's role_arn output too,
+    # known after apply).
+    dlq = planned(plan, "module.orders.aws_sqs_queue_policy.dlq")
+    assert not dlq["after_unknown"].get("policy"), "the DLQ policy should be known at plan"
+    senders = json.loads(dlq["after"]["policy"])["Statement"][0]["Condition"]["ArnNotEquals"]
+    assert senders["aws:PrincipalArn"] == [
+        "arn:aws:iam::123456789012:role/shop-orders-fanout-us-east-1"
+    ]
 
 
 def client(server: MotoServer, service: str) -> Any:
@@ -258,10 +274,28 @@ def test_apply_then_nothing_left_to_change(
     env = payments["Environment"]["Variables"]
     assert env["EVENT_BUS_NAME"] == "shop-orders-fanout-bus"
     assert env["EVENT_SOURCE"] == "dynamodb.shop-payments"
-    assert env["PUBLISH_CONCURRENCY"] == "10"
+    assert env["PUBLISH_CONCURRENCY"] == "32"  # batch_size 1000 (the default) in one round
     mappings = client(server, "lambda").list_event_source_mappings()["EventSourceMappings"]
     assert len(mappings) == 2
     assert {m.get("StartingPosition") for m in mappings} == {"TRIM_HORIZON"}
+    # The role each queue admits is the role each function runs with, as IAM names it.
+    sqs = client(server, "sqs")
+    for table, function in outputs["function_names"].items():
+        role = client(server, "lambda").get_function_configuration(FunctionName=function)["Role"]
+        url = outputs["dlq_urls"][table]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+        statements = json.loads(attributes["Attributes"]["Policy"])["Statement"]
+        senders = statements[0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+        assert senders in (role, [role]), (table, senders, role)
+    # The shared on-failure queue admits both functions' roles, and no other.
+    roles = sorted(
+        client(server, "lambda").get_function_configuration(FunctionName=f)["Role"]
+        for f in outputs["function_names"].values()
+    )
+    url = outputs["on_failure_queue_url"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
+    statements = json.loads(attributes["Attributes"]["Policy"])["Statement"]
+    assert sorted(statements[0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]) == roles
 
 
 def test_the_shared_queue_admits_both_rules(many_tables: Root, server: MotoServer) -> None:

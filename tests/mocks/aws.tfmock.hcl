@@ -1,5 +1,8 @@
 # Deterministic values for computed attributes the module feeds into ARN- or
-# JSON-validated arguments (bare mocks would produce random strings).
+# JSON-validated arguments (bare mocks would produce random strings). The module's tests
+# use it, and docs/testing-your-root.md tells users to copy it: the table, queue and topic
+# of the README's Usage block get ARNs in the mocked account and region too, so that a
+# root like it passes a `command = apply` run.
 
 mock_data "aws_caller_identity" {
   defaults = {
@@ -10,6 +13,7 @@ mock_data "aws_caller_identity" {
 
 mock_data "aws_region" {
   defaults = {
+    id   = "eu-west-1"
     name = "eu-west-1"
   }
 }
@@ -75,5 +79,18 @@ mock_resource "aws_lambda_event_source_mapping" {
 mock_resource "aws_cloudwatch_metric_alarm" {
   defaults = {
     arn = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:fanout"
+  }
+}
+
+mock_resource "aws_dynamodb_table" {
+  defaults = {
+    arn        = "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders"
+    stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2026-01-01T00:00:00.000"
+  }
+}
+
+mock_resource "aws_sns_topic" {
+  defaults = {
+    arn = "arn:aws:sns:eu-west-1:123456789012:oncall"
   }
 }

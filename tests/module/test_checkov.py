@@ -18,7 +18,7 @@ SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?")
 
 
 def _terraform_files() -> list[Path]:
-    files = sorted(ROOT.glob("*.tf"))
+    files = sorted(ROOT.glob("*.tf")) + sorted(ROOT.glob("modules/*/*.tf"))
     for example in EXAMPLES:
         files += sorted((ROOT / "examples" / example).glob("*.tf"))
     return files

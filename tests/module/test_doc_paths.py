@@ -2,7 +2,7 @@
 
 Paths are read two ways: Markdown links (relative to the page, anchors
 included) and any token that starts with one of the repository's top-level
-directories (`localrun/stream_poller.py`, examples/local), in prose, code
+directories (`localrun/demo.py`, examples/local), in prose, code
 blocks and .tf comments alike, relative to the repository root. Generated
 places (build/, .venv/) and placeholders (<name>, …, *) are not paths.
 """
@@ -46,10 +46,10 @@ def named_paths(text: str) -> set[str]:
 
 def test_the_path_reader_finds_the_forms_the_docs_use() -> None:
     text = (
-        "see `localrun/stream_poller.py`, [x](../examples/local) and tests/e2e/ or "
+        "see `localrun/demo.py`, [x](../examples/local) and tests/e2e/ or "
         "build/terraformrc, lambda_src/fanout/… and examples/<name>/README.md"
     )
-    assert named_paths(text) == {"localrun/stream_poller.py", "examples/local", "tests/e2e"}
+    assert named_paths(text) == {"localrun/demo.py", "examples/local", "tests/e2e"}
     assert anchor("check-pattern: try a rule before deploying it") == (
         "check-pattern-try-a-rule-before-deploying-it"
     )

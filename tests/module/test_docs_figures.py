@@ -180,3 +180,20 @@ def test_the_prose_before_a_transcript_quotes_its_figures(transcript: Transcript
     assert checked >= 2, (
         f"no figures found in the prose before the transcript: {transcript.intro!r}"
     )
+
+
+def table_after(text: str, header: str) -> str:
+    start = text.index(header)
+    end = text.find("\n\n", start)
+    return text[start : end if end >= 0 else len(text)].strip()
+
+
+def test_the_module_docs_show_the_cost_table_of_the_last_benchmark_run() -> None:
+    header = "| item | records per invocation |"
+    bench = table_after((ROOT / "BENCHMARKS.md").read_text("utf-8"), header)
+    module = (ROOT / "docs" / "module.md").read_text("utf-8")
+    shown = module[module.index("<!-- BEGIN cost -->") : module.index("<!-- END cost -->")]
+    assert table_after(shown, header) == bench, (
+        "docs/module.md's cost table is not BENCHMARKS.md's: "
+        "rerun `make bench BENCH_ARGS='--write BENCHMARKS.md'`, which writes both"
+    )

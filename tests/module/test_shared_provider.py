@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from localrun.moto_stack import is_alive
+from dynamodb_fanout.moto_stack import is_alive
 
 from . import shared_provider
 

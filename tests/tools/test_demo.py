@@ -14,10 +14,10 @@ from typing import ClassVar
 
 import pytest
 
+from dynamodb_fanout.moto_stack import MotoServer, is_alive
+from dynamodb_fanout.stream_poller import PollerStats
 from localrun import demo
 from localrun.local_run import Accounting, FanOutRun
-from localrun.moto_stack import MotoServer, is_alive
-from localrun.stream_poller import PollerStats
 from localrun.tf import REPO_ROOT as ROOT
 from localrun.tf import child_pids, processes
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from localrun.stream_poller import StreamPoller, first_failed_index, to_lambda_record
+from dynamodb_fanout.stream_poller import StreamPoller, first_failed_index, to_lambda_record
 
 REGION = "us-east-1"
 
@@ -216,3 +218,49 @@ def test_a_new_poller_resumes_from_the_checkpoints_of_the_last(table):
     second.drain()
     assert handler.numbers() == [3, 4]
     assert second.stats.read == 2
+
+
+class TrimmedStream(SplitStream):
+    """One shard per DescribeStream page; a position after "1" is past the retention."""
+
+    def describe_stream(self, ExclusiveStartShardId: str = "", **_: Any) -> dict[str, Any]:
+        if not ExclusiveStartShardId:
+            shard = {"ShardId": "parent"}
+            return {"StreamDescription": {"Shards": [shard], "LastEvaluatedShardId": "parent"}}
+        return {"StreamDescription": {"Shards": [{"ShardId": "child", "ParentShardId": "parent"}]}}
+
+    def get_shard_iterator(self, ShardId: str, **position: Any) -> dict[str, Any]:
+        if position.get("SequenceNumber") == "1":
+            error = {"Error": {"Code": "TrimmedDataAccessException", "Message": "trimmed"}}
+            raise ClientError(error, "GetShardIterator")
+        return super().get_shard_iterator(ShardId=ShardId)
+
+
+def test_a_checkpoint_past_the_retention_goes_on_from_the_oldest_record_kept():
+    seen: list[str] = []
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        seen.extend(r["dynamodb"]["SequenceNumber"] for r in event["Records"])
+
+    p = StreamPoller(TrimmedStream(), "arn:stream", handler, checkpoints={"parent": "1"})
+    p.drain()
+    assert seen == ["1", "2", "3", "4"]  # every shard of every DescribeStream page, in order
+    assert p.stats.shards == 2
+    assert p.stats.restarted == {
+        "parent": "checkpoint 1: TrimmedDataAccessException: past the stream's 24 h retention"
+    }
+
+
+def test_drain_stops_when_told_and_says_so(table):
+    ddb, arn = table
+    write(ddb, 3)
+    stop = threading.Event()
+    handler = Recorder()
+    p = poller(arn, handler, batch_size=1, on_invoke=lambda stats: stop.set())
+    assert p.drain(stop=stop) is False
+    assert handler.numbers() == [0]  # the batch in hand is finished, no other begun
+    assert p.checkpoints and p.pending == 2
+    p.on_invoke = None
+    stop.clear()
+    assert p.drain(stop=stop, timeout_s=None) is True
+    assert handler.numbers() == [0, 1, 2]

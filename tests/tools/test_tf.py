@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from dynamodb_fanout.moto_stack import is_alive
 from localrun import tf
-from localrun.moto_stack import is_alive
 
 
 class Recorder:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,9 +12,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from fanout.handler import Runtime, build_runtime
-from fanout.settings import Settings
-from tests.unit.faults import FaultyEvents, FaultySqs
+from fanout import Clients, Runtime, Settings, build_runtime
+from tests.support.clocks import Context, SimClock
+from tests.support.faults import FaultyEvents, FaultySqs
+
+__all__ = ["BUS", "Context", "Harness", "Stack", "harness", "make_settings"]
 
 BUS = "fanoutBus"
 
@@ -101,30 +104,23 @@ class Harness:
 
 
 def harness(stack: Stack, **overrides: Any) -> Harness:
-    """The real runtime, with its clients wrapped for fault injection, no real sleeping."""
+    """The real runtime, its clients wrapped for fault injection, waiting on simulated time."""
     settings = make_settings(stack, **overrides)
-    runtime = build_runtime(settings)
-    events = FaultyEvents(runtime.publisher.client)
-    sqs = FaultySqs(runtime.dead_letters.client)
+    events = FaultyEvents(stack.events)
+    sqs = FaultySqs(stack.sqs)
+    s3 = boto3.client("s3") if settings.large_event_bucket else None
+    clock = SimClock()
     sleeps: list[float] = []
-    runtime.publisher.client = events
-    runtime.publisher.sleep = sleeps.append
-    runtime.dead_letters.client = sqs
-    runtime.dead_letters.sleep = sleeps.append
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.advance(seconds)
+
+    runtime = build_runtime(
+        settings,
+        Clients(events, sqs, s3),
+        sleep=sleep,
+        clock=clock,
+        jitter=random.Random(0).random,  # the same waits on every run
+    )
     return Harness(runtime, events, sqs, sleeps)
-
-
-class Context:
-    """A Lambda context whose clock the test controls."""
-
-    function_name = "orders-fanout"
-    aws_request_id = "test-request"
-
-    def __init__(self, remaining_ms: float = 60_000, per_call_ms: float = 0) -> None:
-        self.remaining_ms = remaining_ms
-        self.per_call_ms = per_call_ms
-
-    def get_remaining_time_in_millis(self) -> float:
-        left = self.remaining_ms
-        self.remaining_ms -= self.per_call_ms
-        return left

@@ -10,22 +10,21 @@ The safety valve parks a record only when the mapping would otherwise drop it.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
 
-from fanout import publisher
-from fanout.dead_letter import DeadLetterQueue
-from fanout.handler import Runtime, process
-from fanout.publisher import Publisher
-from fanout.rate import AdaptiveRate
-from fanout.settings import Settings
+from fanout import EXHAUSTED, Clients, Runtime, Settings, build_runtime, process
 from fanout.valve import SafetyValve
-from tests.unit import streams
-from tests.unit.memory import MemoryEvents, MemorySqs, QuotaEvents, SimClock, SimContext
-from tests.unit.stall import RealClock
+from tests.support import streams
+from tests.support.bus import MemoryBus
+from tests.support.clocks import RealClock, SimClock, SimContext
+from tests.support.lambda_loop import EventSourceMapping
+from tests.support.runtimes import memory_runtime
+from tests.support.sqs import MemorySqs
 
 BUS = "fanoutBus"
 DLQ = "https://sqs.us-east-1.amazonaws.com/1/dlq"
@@ -41,21 +40,9 @@ def settings(concurrency: int = 8, max_attempts: int = 3) -> Settings:
 def sim_runtime(
     events: Any, sqs: Any, clock: SimClock, valve: SafetyValve, concurrency: int = 1
 ) -> Runtime:
-    config = settings(concurrency)
-    rate = AdaptiveRate(clock=clock, sleep=clock.advance)
-    return Runtime(
-        config,
-        Publisher(
-            events,
-            BUS,
-            config.max_attempts,
-            concurrency,
-            sleep=clock.advance,
-            rate=rate,
-            clock=clock,
-        ),
-        DeadLetterQueue(sqs, DLQ, config.dlq_max_bytes, BUS, sleep=clock.advance),
-        valve=valve,
+    """The whole run on simulated time: calls, waits and record ages."""
+    return dataclasses.replace(
+        memory_runtime(settings(concurrency), events, sqs, clock=clock), valve=valve
     )
 
 
@@ -76,7 +63,7 @@ def quiet(event: dict[str, Any], context: Any, rt: Runtime) -> dict[str, list]:
 
 def test_quota_with_time_to_spare_publishes_everything_in_few_calls() -> None:
     clock = SimClock(CREATED)
-    events = QuotaEvents(200, clock, latency_s=0.02)
+    events = MemoryBus(per_second=200, clock=clock, latency_s=0.02)
     sqs = MemorySqs()
     rt = sim_runtime(events, sqs, clock, SafetyValve(21600, 10, clock=clock))
     records = [insert(i) for i in range(1000)]
@@ -94,7 +81,7 @@ def test_quota_with_time_to_spare_publishes_everything_in_few_calls() -> None:
 
 def test_quota_with_little_time_reports_the_rest_in_order_and_parks_nothing() -> None:
     clock = SimClock(CREATED)
-    events = QuotaEvents(200, clock, latency_s=0.02)
+    events = MemoryBus(per_second=200, clock=clock, latency_s=0.02)
     sqs = MemorySqs()
     rt = sim_runtime(events, sqs, clock, SafetyValve(21600, 10, clock=clock))
     records = [insert(i) for i in range(1000)]
@@ -112,14 +99,10 @@ def test_quota_with_little_time_reports_the_rest_in_order_and_parks_nothing() ->
 
 
 def test_quota_on_a_real_clock_returns_before_the_deadline() -> None:
-    events = QuotaEvents(500)
+    events = MemoryBus(per_second=500)
     sqs = MemorySqs()
     config = settings()
-    rt = Runtime(
-        config,
-        Publisher(events, BUS, config.max_attempts, config.publish_concurrency),
-        DeadLetterQueue(sqs, DLQ, config.dlq_max_bytes, BUS),
-    )
+    rt = build_runtime(config, Clients(events, sqs))
     records = [streams.insert(i) for i in range(1500)]
     context = RealClock(1500)
 
@@ -132,64 +115,15 @@ def test_quota_on_a_real_clock_returns_before_the_deadline() -> None:
     assert all(r["eventID"] in published or seq(i) in reported for i, r in enumerate(records))
 
 
-class Mapping:
-    """Lambda's event source mapping for one shard, by its documented rules.
+def invoke_on(rt: Runtime, clock: SimClock, timeout_s: float):
+    """Each invocation with timeout_s on the simulated clock, then the poller's turn-around."""
 
-    Redelivers from the lowest reported sequence number; counts every partial
-    response as a retry, even one that moved the checkpoint (the worst case the
-    documentation allows); skips the rest of the batch after
-    maximum_retry_attempts retries, or a record older than maximum_record_age.
-    """
+    def invoke(batch: list[dict[str, Any]], _: int) -> dict[str, Any]:
+        response = quiet(streams.batch(*batch), SimContext(clock, timeout_s), rt)
+        clock.advance(0.5)
+        return response
 
-    def __init__(
-        self,
-        records: list[dict[str, Any]],
-        batch_size: int,
-        retries: int | None,
-        max_age_s: int | None,
-        clock: SimClock,
-    ) -> None:
-        self.records = records
-        self.batch_size = batch_size
-        self.retries = retries
-        self.max_age_s = max_age_s
-        self.clock = clock
-        self.skipped: list[str] = []
-
-    def run(self, rt: Runtime, timeout_s: float, invocations: int = 200) -> int:
-        checkpoint, failed_in_a_row, calls = 0, 0, 0
-        while checkpoint < len(self.records) and calls < invocations:
-            batch = self.records[checkpoint : checkpoint + self.batch_size]
-            if self.max_age_s is not None:
-                old = [
-                    r
-                    for r in batch
-                    if self.clock() - r["dynamodb"]["ApproximateCreationDateTime"] > self.max_age_s
-                ]
-                if old:  # skipped: metadata to the on-failure destination only
-                    self.skipped += [r["eventID"] for r in batch]
-                    checkpoint += len(batch)
-                    continue
-            calls += 1
-            response = quiet(streams.batch(*batch), SimContext(self.clock, timeout_s), rt)
-            self.clock.advance(0.5)  # the poller's turn-around
-            reported = [f["itemIdentifier"] for f in response["batchItemFailures"]]
-            if not reported:
-                checkpoint += len(batch)
-                failed_in_a_row = 0
-                continue
-            lowest = min(reported)
-            checkpoint += next(
-                i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] == lowest
-            )
-            failed_in_a_row += 1
-            if self.retries is not None and failed_in_a_row > self.retries:
-                self.skipped += [
-                    r["eventID"] for r in self.records[checkpoint : checkpoint + self.batch_size]
-                ]
-                checkpoint += self.batch_size
-                failed_in_a_row = 0
-        return calls
+    return invoke
 
 
 @pytest.mark.parametrize(
@@ -199,13 +133,16 @@ def test_redelivery_under_a_quota_loses_and_skips_nothing(
     retries: int | None, max_age_s: int | None
 ) -> None:
     clock = SimClock(CREATED)
-    events = QuotaEvents(3, clock, latency_s=0.02)  # far below what the stream writes
+    events = MemoryBus(
+        per_second=3, clock=clock, latency_s=0.02
+    )  # far below what the stream writes
     sqs = MemorySqs()
     rt = sim_runtime(events, sqs, clock, SafetyValve(max_age_s, retries, clock=clock))
     records = [insert(i, CREATED + i // 10) for i in range(600)]
-    mapping = Mapping(records, 100, retries, max_age_s, clock)
+    mapping = EventSourceMapping(records, 100, retries, max_age_s, clock)
 
-    calls = mapping.run(rt, timeout_s=5)
+    assert mapping.run(invoke_on(rt, clock, timeout_s=5))
+    calls = mapping.invocations
 
     parked = [body["record"]["eventID"] for body in sqs.bodies]
     published = set(events.published)
@@ -214,18 +151,18 @@ def test_redelivery_under_a_quota_loses_and_skips_nothing(
     assert not published & set(parked)
     assert published | set(parked) == {r["eventID"] for r in records}, "lost records"
     assert calls > 6, "the quota should have needed several redeliveries"
-    assert {body["reason"] for body in sqs.bodies} <= {publisher.EXHAUSTED}
+    assert {body["reason"] for body in sqs.bodies} <= {EXHAUSTED}
     assert all("parked instead of reported back" in body["message"] for body in sqs.bodies)
 
 
 def test_without_the_mappings_limits_nothing_is_ever_parked() -> None:
     clock = SimClock(CREATED)
-    events = QuotaEvents(5, clock, latency_s=0.02)
+    events = MemoryBus(per_second=5, clock=clock, latency_s=0.02)
     sqs = MemorySqs()
     rt = sim_runtime(events, sqs, clock, SafetyValve(None, None, clock=clock))
     records = [insert(i) for i in range(300)]
-    mapping = Mapping(records, 100, None, None, clock)
-    mapping.run(rt, timeout_s=5)
+    mapping = EventSourceMapping(records, 100, None, None, clock)
+    assert mapping.run(invoke_on(rt, clock, timeout_s=5))
     assert sqs.bodies == [] and mapping.skipped == []
     assert sorted(events.published) == sorted(r["eventID"] for r in records)
 
@@ -244,14 +181,10 @@ def test_the_valve_counts_reports_of_the_same_checkpoint_in_a_row() -> None:
 
 @pytest.mark.parametrize("left_ms", [50, 200, 1000])
 def test_ten_thousand_records_return_before_the_deadline_with_nothing_lost(left_ms: int) -> None:
-    events = MemoryEvents({}, set())
+    events = MemoryBus()
     sqs = MemorySqs()
     config = settings(concurrency=32)
-    rt = Runtime(
-        config,
-        Publisher(events, BUS, config.max_attempts, config.publish_concurrency),
-        DeadLetterQueue(sqs, DLQ, config.dlq_max_bytes, BUS),
-    )
+    rt = build_runtime(config, Clients(events, sqs))
     records = [streams.insert(i, payload="p" * 420) for i in range(10_000)]
     records[7] = {"eventID": "bad-7", "eventName": "INSERT", "dynamodb": {}}  # malformed
     context = RealClock(left_ms)

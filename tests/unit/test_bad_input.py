@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
+from fanout import build_runtime, process
 from fanout.dead_letter import MALFORMED
-from fanout.handler import build_runtime, process
-from tests.unit import streams
-from tests.unit.conftest import Context, Stack, make_settings
+from tests.support import streams
+from tests.support.clocks import Context
+from tests.unit.conftest import Stack, make_settings
 
 
 @pytest.mark.parametrize("event_name", [["INSERT"], {"op": "INSERT"}, 5, None, True])

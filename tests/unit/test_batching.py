@@ -1,4 +1,4 @@
-"""Packing: ≤ 10 entries and ≤ the size budget per request, in order, fewest requests."""
+"""Packing on the classic bus: ≤ 10 entries under the size budget a request, in order, fewest."""
 
 from __future__ import annotations
 
@@ -6,16 +6,26 @@ import math
 
 import pytest
 
-from fanout.batching import pack
-from fanout.records import convert, decode
-from fanout.settings import Settings
-from tests.unit import streams
+from fanout import Entry, Envelope, Settings, convert, decode
+from fanout.batching import Budget, RequestQueue
+from tests.support import streams
 
 SETTINGS = Settings(event_bus_name="fanoutBus", dlq_url="https://q/1/dlq")
 
 
-def entries(count: int, payload: str = "x") -> list:
+def entries(count: int, payload: str = "x") -> list[Entry]:
     return [convert(decode(i, streams.insert(i, payload)), SETTINGS) for i in range(count)]
+
+
+def pack(batch: list[Entry], max_bytes: int = 1024 * 1024, room: int = 10) -> list[list[Entry]]:
+    """Every request the queue hands out for the batch, in order."""
+    queue = RequestQueue(max_bytes)
+    for entry in batch:
+        queue.add(Envelope(entry.record.index, entry.record.raw, entry, entry.size))
+    requests = []
+    while request := queue.next_request(room):
+        requests.append([envelope.entry for envelope in request])
+    return requests
 
 
 @pytest.mark.parametrize(
@@ -23,50 +33,47 @@ def entries(count: int, payload: str = "x") -> list:
 )
 def test_ten_entries_per_request(count: int, requests: int) -> None:
     plan = pack(entries(count))
-    assert [len(r.entries) for r in plan.requests][:1] == ([min(count, 10)] if count else [])
-    assert len(plan.requests) == requests
-    assert not plan.too_large
+    assert [len(r) for r in plan][:1] == ([min(count, 10)] if count else [])
+    assert len(plan) == requests
 
 
 def test_order_is_kept() -> None:
     batch = entries(25)
-    plan = pack(batch)
-    assert [e for r in plan.requests for e in r.entries] == batch
+    assert [e for r in pack(batch) for e in r] == batch
 
 
 def test_a_request_stays_strictly_under_the_budget() -> None:
     # AWS: "the total entry size must be less than" the limit
     batch = entries(4)
     total = sum(e.size for e in batch)
-    assert len(pack(batch, max_bytes=total + 1).requests) == 1
-    assert len(pack(batch, max_bytes=total).requests) == 2
-    one = batch[0]
-    assert pack([one], max_bytes=one.size).too_large == [one]
-    assert pack([one], max_bytes=one.size + 1).too_large == []
+    assert len(pack(batch, max_bytes=total + 1)) == 1
+    assert len(pack(batch, max_bytes=total)) == 2
+    budget = Budget(max_bytes=batch[0].size)
+    assert not budget.admits(batch[0].size)
 
 
 def test_size_budget_splits_before_the_entry_limit() -> None:
     batch = entries(10, payload="p" * 1000)
     size = batch[0].size
     plan = pack(batch, max_bytes=size * 3 + 1)  # three entries fit, four do not
-    assert [len(r.entries) for r in plan.requests] == [3, 3, 3, 1]
-    assert all(r.size < size * 3 + 1 for r in plan.requests)
-    assert len(plan.requests) == math.ceil(10 / 3)
+    assert [len(r) for r in plan] == [3, 3, 3, 1]
+    assert len(plan) == math.ceil(10 / 3)
 
 
-def test_one_oversize_entry_among_small_ones_is_set_aside() -> None:
-    small = entries(12)
-    budget = 10 * max(e.size for e in small)
-    big = convert(decode(99, streams.insert(99, "b" * budget)), SETTINGS)
-    batch = [*small[:5], big, *small[5:]]
-    plan = pack(batch, max_bytes=budget)
-    assert plan.too_large == [big]
-    assert [e for r in plan.requests for e in r.entries] == small
-    assert [len(r.entries) for r in plan.requests] == [10, 2]
+def test_a_request_is_no_larger_than_the_rate_leaves_room_for() -> None:
+    # under a low quota with little time, a smaller request goes instead of none
+    assert [len(r) for r in pack(entries(10), room=4)] == [4, 4, 2]
+
+
+def test_unsendable_envelopes_are_handed_back_at_once() -> None:
+    queue = RequestQueue(1024 * 1024)
+    entry = entries(1)[0]
+    parked = Envelope(0, entry.record.raw, deferred="S3 PutObject: SlowDown")
+    queue.add(parked)
+    assert queue.reached == [parked] and queue.next_request(10) == []
 
 
 def test_default_budget_is_one_megabyte() -> None:
     batch = entries(10, payload="p" * 120_000)  # ~1.2 MB in all
     plan = pack(batch)
-    assert all(r.size < 1024 * 1024 for r in plan.requests)
-    assert [len(r.entries) for r in plan.requests] == [8, 2]
+    assert [len(r) for r in plan] == [8, 2]

@@ -10,7 +10,7 @@ import pytest
 from fanout.dead_letter import MALFORMED, TOO_LARGE, DeadLetter, message_for
 from fanout.records import convert, decode
 from fanout.settings import Settings
-from tests.unit import streams
+from tests.support import streams
 
 BUS = "fanoutBus"
 SETTINGS = Settings(event_bus_name=BUS, dlq_url="https://q/1/dlq")

@@ -7,22 +7,20 @@ DLQ each redelivery must park more of the batch, in record order.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pytest
 
-from fanout import publisher
-from fanout.dead_letter import DeadLetterQueue
-from fanout.deadline import Deadline
-from fanout.handler import Runtime, process
-from fanout.publisher import Publisher
-from fanout.settings import Settings
+from fanout import EXHAUSTED, Clients, Deadline, Runtime, Settings, build_runtime, process
+from fanout.deadline import CallTimedOut
 from fanout.valve import SafetyValve
-from tests.unit import streams
-from tests.unit.conftest import Context
-from tests.unit.memory import MemoryEvents, MemorySqs
-from tests.unit.stall import RealClock, client, stalling_endpoint
+from tests.support import streams
+from tests.support.bus import MemoryBus
+from tests.support.clocks import Context, RealClock
+from tests.support.sqs import MemorySqs
+from tests.support.stall import client, stalling_endpoint
 
 BUS = "fanoutBus"
 SETTINGS = Settings(event_bus_name=BUS, dlq_url="https://sqs.us-east-1.amazonaws.com/1/dlq")
@@ -31,12 +29,9 @@ SETTINGS = Settings(event_bus_name=BUS, dlq_url="https://sqs.us-east-1.amazonaws
 def runtime(
     events: Any, sqs: Any, settings: Settings = SETTINGS, valve: SafetyValve | None = None
 ) -> Runtime:
-    return Runtime(
-        settings,
-        Publisher(events, BUS, settings.max_attempts, settings.publish_concurrency),
-        DeadLetterQueue(sqs, settings.dlq_url, settings.dlq_max_bytes, BUS),
-        valve=valve or SafetyValve(None, None),
-    )
+    """The real runtime on real time: these tests are about the clock."""
+    built = build_runtime(settings, Clients(events, sqs))
+    return dataclasses.replace(built, valve=valve) if valve else built
 
 
 def seq(i: int) -> str:
@@ -79,14 +74,14 @@ def test_put_events_stalling_near_the_record_age_limit_parks_every_record() -> N
     assert left > 0, f"returned {-left} ms after the deadline"
     assert response == {"batchItemFailures": []}
     assert [body["record"]["eventID"] for body in sqs.bodies] == [r["eventID"] for r in records]
-    assert {body["reason"] for body in sqs.bodies} == {publisher.EXHAUSTED}
+    assert {body["reason"] for body in sqs.bodies} == {EXHAUSTED}
     assert "CallTimedOut" in sqs.bodies[0]["message"]
     assert "maximum_record_age_in_seconds = 3600" in sqs.bodies[0]["message"]
 
 
 @pytest.mark.parametrize("timeout_ms", [1000, 3000])
 def test_dlq_stalling_returns_in_time_and_reports_what_is_not_parked(timeout_ms: int) -> None:
-    events = MemoryEvents(rejected(range(2, 12)), set())
+    events = MemoryBus(rejected(range(2, 12)), set())
     records = [streams.insert(i) for i in range(12)]
     with stalling_endpoint() as url:
         sqs = client("sqs", url)  # created before the clock starts, as at Lambda's init
@@ -103,7 +98,7 @@ def test_a_call_is_cut_off_at_its_limit() -> None:
     deadline = Deadline(lambda: 400.0, reserve_ms=100.0)
     with stalling_endpoint() as url:
         events = client("events", url)
-        with pytest.raises(publisher.CallTimedOut):
+        with pytest.raises(CallTimedOut):
             deadline.call(events.put_events, deadline.call_limit_ms(), Entries=[])
 
 
@@ -123,7 +118,7 @@ class SlowSqs(MemorySqs):
 def test_slow_dlq_parks_in_record_order_and_every_redelivery_advances() -> None:
     records = [streams.insert(i) for i in range(100)]
     records[75] = {"eventID": "bad-75", "eventName": "INSERT", "dynamodb": {}}  # malformed
-    events = MemoryEvents(rejected(range(100)), set())
+    events = MemoryBus(rejected(range(100)), set())
     parked: list[str] = []
     checkpoints: list[str] = []
     batch = records
@@ -156,7 +151,7 @@ def streams_seq(record: dict[str, Any]) -> str | None:
 
 def test_letters_after_a_record_never_sent_are_left_for_redelivery() -> None:
     records = [streams.insert(i) for i in range(30)]
-    events = MemoryEvents(rejected(range(30)), set())
+    events = MemoryBus(rejected(range(30)), set())
     sqs = MemorySqs()
     # enough time for the first requests only; the rest is never sent
     context = Context(remaining_ms=1500, per_call_ms=150)
@@ -191,7 +186,7 @@ class RejectingSqs(MemorySqs):
 
 def test_parking_stops_at_the_first_record_that_cannot_be_parked() -> None:
     records = [streams.insert(i) for i in range(35)]
-    events = MemoryEvents(rejected(range(35)), set())
+    events = MemoryBus(rejected(range(35)), set())
     sqs = RejectingSqs("event-13")
     response = process(streams.batch(*records), Context(), runtime(events, sqs))
     assert sqs.calls == 2  # the batches after the refused one are left for redelivery

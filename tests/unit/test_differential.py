@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from fanout import records
 from fanout.settings import Settings
+from tests.support import streams
 from tests.unit import reference_records as reference
-from tests.unit import streams
 
 SETTINGS = Settings(event_bus_name="fanoutBus", dlq_url="https://q/1/dlq")
 

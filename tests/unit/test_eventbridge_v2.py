@@ -11,18 +11,26 @@ import pytest
 from botocore.config import Config
 from botocore.stub import ANY, Stubber
 
-from fanout.dead_letter import DeadLetterQueue
-from fanout.deadline import Deadline
-from fanout.eventbridge_v2 import OrderedPublisher
-from fanout.handler import Runtime, build_runtime, client_config, process
-from fanout.publisher import EXHAUSTED, REJECTED
+from fanout import (
+    REJECTED,
+    Clients,
+    Deadline,
+    Outcome,
+    Runtime,
+    build_runtime,
+    client_config,
+    convert,
+    decode,
+    process,
+)
 from fanout.rate import AdaptiveRate
-from fanout.settings import Settings
-from tests.unit import streams
-from tests.unit.conftest import Context
-from tests.unit.fake_eventbridge_v2 import fake_bus
-from tests.unit.memory import MemorySqs
-from tests.unit.test_ordering import BUS_V2, change, items
+from fanout.transport import OrderedTransport
+from tests.support import streams
+from tests.support.clocks import Context
+from tests.support.http_bus_v2 import fake_bus
+from tests.support.runtimes import BUS_V2, settings
+from tests.support.sqs import MemorySqs
+from tests.support.streams import change
 
 KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
@@ -35,10 +43,18 @@ def stubbed() -> tuple[Any, Stubber]:
     return client, Stubber(client)
 
 
-def publisher(client: Any, **overrides: Any) -> OrderedPublisher:
-    options: dict[str, Any] = {"max_attempts": 3, "concurrency": 1, "sleep": lambda s: None}
-    options.update(overrides)
-    return OrderedPublisher(client, BUS_V2, **options)
+def deliver(
+    client: Any, records: list[dict[str, Any]], rate: Any = None, **overrides: Any
+) -> Outcome:
+    """The records through the engine with the ordered transport, no deadline."""
+    config = settings(BUS_V2, publish_concurrency=1, **overrides)
+    runtime = build_runtime(config, Clients(client, MemorySqs()), sleep=lambda s: None, rate=rate)
+    entries = [convert(decode(i, raw), config) for i, raw in enumerate(records)]
+    return runtime.publish(entries, Deadline.unlimited())
+
+
+def group_of(raw: dict[str, Any]) -> str | None:
+    return OrderedTransport(None, BUS_V2, settings(BUS_V2).event_groups).group_of(raw)
 
 
 def published(seq: int) -> dict[str, str]:
@@ -60,26 +76,24 @@ def test_request_shape_follows_the_service_model() -> None:
                     "Detail": ANY,
                     "Resources": [streams.TABLE_ARN],
                     "Time": datetime.datetime(2025, 11, 26, tzinfo=datetime.UTC),
-                    "SystemMetadata": {
-                        "EventGroupId": "Orders:pk=item-0",
-                        "DeduplicationId": "event-1",
-                    },
+                    "SystemMetadata": {"EventGroupId": group_of(raw), "DeduplicationId": "event-1"},
                 }
             ],
         },
     )
     with stub:
-        outcome = publisher(client).publish(items([raw]), Deadline.unlimited())
+        outcome = deliver(client, [raw])
     stub.assert_no_pending_responses()
     assert outcome.published == [0] and outcome.calls == 1
 
 
-def test_a_hashed_group_id_passes_the_models_length_check() -> None:
+def test_a_group_id_of_a_long_table_and_key_passes_the_models_length_check() -> None:
     client, stub = stubbed()
     raw = change(1, 0, keys={"pk": {"S": "k" * 300}})
+    raw["eventSourceARN"] = raw["eventSourceARN"].replace("table/Orders", "table/" + "t" * 255)
     stub.add_response("put_events", {"Entries": [published(1)]})
     with stub:
-        outcome = publisher(client).publish(items([raw]), Deadline.unlimited())
+        outcome = deliver(client, [raw])
     assert outcome.published == [0]
 
 
@@ -90,11 +104,9 @@ def test_published_and_deduplicated_both_count_as_delivered() -> None:
         {"Entries": [published(1), {"EventId": "e2", "SuccessCode": "DEDUPLICATED"}]},
     )
     with stub:
-        outcome = publisher(client).publish(
-            items([change(1, 0), change(2, 1)]), Deadline.unlimited()
-        )
+        outcome = deliver(client, [change(1, 0), change(2, 1)])
     assert sorted(outcome.published) == [0, 1]
-    assert outcome.deduplicated == 1 and outcome.failed == []
+    assert outcome.deduplicated == 1 and outcome.letters == [] and outcome.left == []
 
 
 def test_per_entry_throttling_is_retried_alone_and_rejection_is_final() -> None:
@@ -116,12 +128,10 @@ def test_per_entry_throttling_is_retried_alone_and_rejection_is_final() -> None:
         expected_params={"EventBusArn": BUS_V2, "Entries": [ANY]},
     )
     with stub:
-        outcome = publisher(client).publish(
-            items([change(1, 0), change(2, 1), change(3, 2)]), Deadline.unlimited()
-        )
+        outcome = deliver(client, [change(1, 0), change(2, 1), change(3, 2)])
     stub.assert_no_pending_responses()
     assert sorted(outcome.published) == [0, 1]
-    assert [(f.entry.record.index, f.reason, f.error_code) for f in outcome.failed] == [
+    assert [(x.index, x.reason, x.message.split(":")[0]) for x in outcome.letters] == [
         (2, REJECTED, "InvalidInputException")
     ]
     assert outcome.retried == 1
@@ -144,13 +154,13 @@ def test_request_errors_of_the_model_are_sorted(code: str, status: int, retried:
     if retried:
         stub.add_response("put_events", {"Entries": [published(1)]})
     with stub:
-        outcome = publisher(client).publish(items([change(1, 0)]), Deadline.unlimited())
+        outcome = deliver(client, [change(1, 0)])
     stub.assert_no_pending_responses()
     if retried:
         assert outcome.published == [0] and outcome.calls == 2
     else:
         assert outcome.published == [] and outcome.calls == 1
-        assert [(f.reason, f.error_code) for f in outcome.failed] == [(REJECTED, code)]
+        assert [(x.reason, x.message.split(":")[0]) for x in outcome.letters] == [(REJECTED, code)]
 
 
 def test_a_missing_result_is_retried_and_comes_back_deduplicated() -> None:
@@ -158,7 +168,7 @@ def test_a_missing_result_is_retried_and_comes_back_deduplicated() -> None:
     stub.add_response("put_events", {"Entries": []})
     stub.add_response("put_events", {"Entries": [{"EventId": "e1", "SuccessCode": "DEDUPLICATED"}]})
     with stub:
-        outcome = publisher(client).publish(items([change(1, 0)]), Deadline.unlimited())
+        outcome = deliver(client, [change(1, 0)])
     assert outcome.published == [0] and outcome.deduplicated == 1
 
 
@@ -169,11 +179,11 @@ def test_throttled_every_attempt_ends_exhausted_and_holds_back_its_item() -> Non
             "put_events", service_error_code="ThrottlingException", http_status_code=429
         )
     with stub:
-        outcome = publisher(client, max_attempts=2).publish(
-            items([change(1, 0), change(2, 0)]), Deadline.unlimited()
-        )
-    assert [(f.entry.record.index, f.reason) for f in outcome.failed] == [(0, EXHAUSTED)]
-    assert [e.record.index for e in outcome.unsent] == [1] and outcome.held_back == 1
+        outcome = deliver(client, [change(1, 0), change(2, 0)], max_attempts=2)
+    # retryable: left for the stream, never parked; the item's later change is held back
+    assert outcome.letters == []
+    assert [(x.envelope.index, x.attempts) for x in outcome.left] == [(0, 2), (1, 0)]
+    assert "ThrottlingException" in outcome.left[0].why and outcome.held_back == 1
 
 
 class Pace:
@@ -189,7 +199,14 @@ class Pace:
         self.acquired.append(entries)
         return self.allow
 
-    def throttled(self) -> None:
+    def room(self, deadline: Deadline, wanted: int) -> int:
+        return wanted
+
+    @property
+    def per_second(self) -> float:
+        return 1.0
+
+    def throttled(self, started: float | None = None) -> None:
         self.throttles += 1
 
     def succeeded(self, entries: int) -> None:
@@ -205,35 +222,32 @@ def test_an_optional_rate_is_asked_before_each_call_and_told_the_result() -> Non
     stub.add_response("put_events", {"Entries": [published(1)]})
     rate = Pace()
     with stub:
-        publisher(client, rate=rate).publish(
-            items([change(1, 0), change(2, 1)]), Deadline.unlimited()
-        )
+        deliver(client, [change(1, 0), change(2, 1)], rate=rate)
     assert rate.acquired == [2, 1] and rate.throttles == 1 and rate.successes == [1, 1]
 
 
 def test_a_rate_that_refuses_leaves_the_entries_unsent() -> None:
     client, stub = stubbed()
     with stub:
-        outcome = publisher(client, rate=Pace(allow=False)).publish(
-            items([change(1, 0), change(2, 0)]), Deadline.unlimited()
-        )
-    assert [e.record.index for e in outcome.unsent] == [0, 1] and outcome.calls == 0
+        outcome = deliver(client, [change(1, 0), change(2, 0)], rate=Pace(allow=False))
+    assert sorted(x.envelope.index for x in outcome.left) == [0, 1] and outcome.calls == 0
+    assert all(x.attempts == 0 for x in outcome.left)
 
 
 def test_the_runtime_picks_the_eventbridgev2_client_for_an_event_busv2_arn(aws: None) -> None:
     west = BUS_V2.replace("us-east-1", "eu-west-1")
-    runtime = build_runtime(Settings(event_bus_name=west, dlq_url="https://sqs.local/1/dlq"))
-    assert isinstance(runtime.publisher, OrderedPublisher)
-    meta = runtime.publisher.client.meta
+    runtime = build_runtime(settings(west))
+    assert isinstance(runtime.transport, OrderedTransport)
+    meta = runtime.transport.client.meta
     assert (meta.service_model.service_name, meta.region_name) == ("eventbridgev2", "eu-west-1")
-    assert isinstance(runtime.publisher.rate, AdaptiveRate)  # shared, as on the classic bus
+    assert isinstance(runtime.rate, AdaptiveRate)  # shared, as on the classic bus
 
 
 # --- over HTTP: the CBOR protocol, timeouts, stalls ------------------------------------------
 
 
 def http_runtime(url: str, **overrides: Any) -> tuple[Runtime, MemorySqs]:
-    config = Settings(event_bus_name=BUS_V2, dlq_url="https://sqs.local/1/dlq", **overrides)
+    config = settings(BUS_V2, **overrides)
     client = boto3.client(
         "eventbridgev2",
         endpoint_url=url,
@@ -242,11 +256,7 @@ def http_runtime(url: str, **overrides: Any) -> tuple[Runtime, MemorySqs]:
         **KEYS,
     )
     sqs = MemorySqs()
-    queue = DeadLetterQueue(sqs, config.dlq_url, config.dlq_max_bytes, BUS_V2, sleep=lambda s: None)
-    ordered = OrderedPublisher(
-        client, BUS_V2, config.max_attempts, config.publish_concurrency, sleep=lambda s: None
-    )
-    return Runtime(config, ordered, queue), sqs
+    return build_runtime(config, Clients(client, sqs), sleep=lambda s: None), sqs
 
 
 def five_changes_of_three_items() -> list[dict[str, Any]]:
@@ -259,8 +269,8 @@ def in_order(bus: Any) -> dict[str, list[str]]:
 
 def expected_logs(records: list[dict[str, Any]]) -> dict[str, list[str]]:
     logs: dict[str, list[str]] = {}
-    for seq, raw in enumerate(records):
-        logs.setdefault(f"Orders:pk=item-{seq % 3}", []).append(raw["eventID"])
+    for raw in records:
+        logs.setdefault(group_of(raw) or "", []).append(raw["eventID"])
     return logs
 
 

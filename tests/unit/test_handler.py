@@ -10,11 +10,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
-from fanout import handler
+from fanout import build_runtime, handler, process
 from fanout.dead_letter import MALFORMED, TOO_LARGE
-from fanout.handler import build_runtime, process
-from tests.unit import streams
-from tests.unit.conftest import BUS, Context, Stack, make_settings
+from tests.support import streams
+from tests.support.clocks import Context
+from tests.unit.conftest import BUS, Stack, make_settings
 
 EVENTS = Path(__file__).resolve().parents[2] / "examples" / "events"
 
@@ -193,7 +193,7 @@ class CountingSession:
 
 def test_the_sqs_client_is_built_only_when_a_record_needs_parking(stack: Stack) -> None:
     session = CountingSession()
-    rt = build_runtime(make_settings(stack), session)
+    rt = build_runtime(make_settings(stack), session=session)
     assert process(streams.batch(streams.insert(1)), Context(), rt)["batchItemFailures"] == []
     assert session.built == ["events"]
     bad = streams.insert(2)
@@ -207,7 +207,7 @@ def test_put_events_skips_botocore_parameter_validation(stack: Stack) -> None:
     """Entries are checked by the handler; botocore's walk over them is pure cost."""
     rt = build_runtime(make_settings(stack))
     try:  # botocore with validation on refuses this before sending (at least 1 entry)
-        rt.publisher.client.put_events(Entries=[])
+        rt.transport.client.put_events(Entries=[])
     except ParamValidationError:
         pytest.fail("botocore validated the PutEvents parameters")
     except ClientError:

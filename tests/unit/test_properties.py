@@ -11,16 +11,14 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fanout.claim_check import ClaimCheck
-from fanout.dead_letter import DeadLetterQueue
-from fanout.handler import Runtime, process
-from fanout.publisher import Publisher
-from fanout.settings import Settings
+from fanout import Settings, process
 from tests import event_schema
-from tests.unit import streams
-from tests.unit.conftest import Context
-from tests.unit.faults import client_error
-from tests.unit.memory import MemoryEvents, MemorySqs
+from tests.support import streams
+from tests.support.bus import MemoryBus
+from tests.support.clocks import Context
+from tests.support.runtimes import memory_runtime
+from tests.support.s3 import MemoryS3
+from tests.support.sqs import MemorySqs
 
 CODES = [None, None, "ThrottlingException", "InternalFailure", "ValidationException"]
 
@@ -53,7 +51,7 @@ def scenarios(draw: st.DrawFn) -> dict:
     }
 
 
-class CheckedEvents(MemoryEvents):
+class CheckedEvents(MemoryBus):
     """The in-memory bus, validating every entry it accepts against the event schema."""
 
     def __init__(self, fmt: str, *args: object) -> None:
@@ -72,22 +70,6 @@ class CheckedEvents(MemoryEvents):
         return result
 
 
-class MemoryS3:
-    """PutObject that fails for its first ``down_for_calls`` calls."""
-
-    def __init__(self, down_for_calls: int) -> None:
-        self.down_for_calls = down_for_calls
-        self.calls = 0
-        self.objects: dict[str, bytes] = {}
-
-    def put_object(self, Bucket: str, Key: str, Body: bytes, **_: object) -> dict:
-        self.calls += 1
-        if self.calls <= self.down_for_calls:
-            raise client_error("SlowDown")
-        self.objects[Key] = Body
-        return {}
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_every_record_is_published_parked_or_redelivered(case: dict) -> None:
@@ -104,22 +86,7 @@ def test_every_record_is_published_parked_or_redelivered(case: dict) -> None:
         detail_format=case["detail_format"],
         large_event_bucket="large-events" if case["claim_check"] else None,
     )
-    runtime = Runtime(
-        config,
-        Publisher(
-            events,
-            "fanoutBus",
-            config.max_attempts,
-            config.publish_concurrency,
-            sleep=lambda s: None,
-        ),
-        DeadLetterQueue(
-            sqs, config.dlq_url, config.dlq_max_bytes, "fanoutBus", sleep=lambda s: None
-        ),
-        ClaimCheck(s3, "large-events", "large-events/", sleep=lambda s: None)
-        if case["claim_check"]
-        else None,
-    )
+    runtime = memory_runtime(config, events, sqs, s3 if case["claim_check"] else None)
     context = Context(case["remaining_ms"], case["per_call_ms"])
 
     response = process(streams.batch(*records), context, runtime)

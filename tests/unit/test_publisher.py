@@ -7,12 +7,12 @@ import json
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from fanout import publisher
-from fanout.handler import process
-from fanout.records import convert, decode
-from tests.unit import streams
-from tests.unit.conftest import Context, Stack, harness, make_settings
-from tests.unit.faults import client_error
+from fanout import REJECTED, convert, decode, process
+from fanout.aws_errors import BASE_DELAY_S, MAX_DELAY_S
+from tests.support import streams
+from tests.support.clocks import Context
+from tests.support.faults import client_error
+from tests.unit.conftest import Stack, harness, make_settings
 
 
 def seq(n: int) -> str:
@@ -59,7 +59,7 @@ def test_non_retryable_code_goes_to_the_dlq_after_one_attempt(stack: Stack) -> N
     assert response == {"batchItemFailures": []}
     assert h.events.attempts[seq(2)] == 1
     [letter] = stack.dead_letters()
-    assert letter["reason"] == publisher.REJECTED
+    assert letter["reason"] == REJECTED
     assert letter["attempts"] == 1
     assert letter["message"].startswith("MalformedDetail")
     assert letter["record"]["dynamodb"]["SequenceNumber"] == seq(2)
@@ -77,7 +77,7 @@ def test_access_denied_for_the_request_parks_every_entry(stack: Stack) -> None:
     h.events.request_faults = {0: client_error("AccessDeniedException")}
     assert run(h, [streams.insert(i) for i in range(3)]) == {"batchItemFailures": []}
     assert len(h.events.calls) == 1
-    assert {x["reason"] for x in stack.dead_letters()} == {publisher.REJECTED}
+    assert {x["reason"] for x in stack.dead_letters()} == {REJECTED}
 
 
 @pytest.mark.parametrize("max_attempts", [1, 3, 5])
@@ -121,13 +121,13 @@ def test_throttling_lowers_the_shared_rate_and_success_raises_it(stack: Stack, c
 
 def test_backoff_is_full_jitter_and_bounded(stack: Stack) -> None:
     h = harness(stack, max_attempts=10)
-    h.runtime.publisher.jitter = lambda: 1.0  # the top of each jitter range
+    h.runtime.delivery.jitter = lambda: 1.0  # the top of each jitter range
     h.events.entry_faults = {seq(0): ["InternalFailure"] * 10}
     run(h, [streams.insert(0)])
-    expected = [min(publisher.MAX_DELAY_S, publisher.BASE_DELAY_S * 2**k) for k in range(9)]
+    expected = [min(MAX_DELAY_S, BASE_DELAY_S * 2**k) for k in range(9)]
     assert h.sleeps == pytest.approx(expected, abs=0.005)  # waited from when it was queued
     h2 = harness(stack, max_attempts=3)
-    h2.runtime.publisher.jitter = lambda: 0.25
+    h2.runtime.delivery.jitter = lambda: 0.25
     h2.events.entry_faults = {seq(5): ["ServiceUnavailable"] * 2}
     run(h2, [streams.insert(5)])
     assert h2.sleeps == pytest.approx([0.025, 0.05], abs=0.005)
@@ -150,7 +150,7 @@ def test_dlq_recovering_within_its_retries_parks_the_record(stack: Stack) -> Non
     h.events.entry_faults = {seq(0): ["ValidationException"]}
     h.sqs.down_for_calls = 2
     assert run(h, [streams.insert(0)]) == {"batchItemFailures": []}
-    assert [x["reason"] for x in stack.dead_letters()] == [publisher.REJECTED]
+    assert [x["reason"] for x in stack.dead_letters()] == [REJECTED]
 
 
 def test_no_time_left_sends_nothing_and_reports_everything(stack: Stack) -> None:
@@ -163,7 +163,7 @@ def test_no_time_left_sends_nothing_and_reports_everything(stack: Stack) -> None
 
 def test_time_running_out_stops_retrying_and_reports_the_rest(stack: Stack) -> None:
     h = harness(stack, max_attempts=10)
-    h.runtime.publisher.jitter = lambda: 1.0
+    h.runtime.delivery.jitter = lambda: 1.0
     h.events.entry_faults = {seq(1): ["ThrottlingException"] * 100}
     # 3 s left and a 1 s reserve: the retries stop long before a hundred attempts
     context = Context(remaining_ms=3000, per_call_ms=200)

@@ -25,7 +25,7 @@ from fanout.records import (
     unmarshal,
 )
 from fanout.settings import Settings
-from tests.unit import streams
+from tests.support import streams
 
 EVENTS = Path(__file__).resolve().parents[2] / "examples" / "events"
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fanout.response import batch_item_failures
-from tests.unit import streams
+from tests.support import streams
 
 
 def ids(response: dict) -> list[str]:

@@ -13,22 +13,19 @@ import threading
 from collections import defaultdict
 from typing import Any
 
-from botocore.exceptions import ReadTimeoutError
-
-from tests.unit.faults import client_error
+from tests.support.bus import answer_lost, raise_request_fault
 
 # Per-entry codes a schedule may hold (None: accepted).
 ENTRY_CODES = (None, "ThrottlingException", "InternalException", "InvalidInputException", "Lost")
-# Whole-request faults: the call fails, or the bus takes the entries and the answer is lost.
-REQUEST_FAULTS = ("ThrottlingException", "InternalException", "AcceptedThenTimeout")
 
 
-class MemoryEventsV2:
+class MemoryBusV2:
     """PutEvents: entry faults by eventID and attempt, request faults by call number.
 
     ``"Lost"`` accepts the entry but leaves its result out, as a truncated
-    answer would; ``"AcceptedThenTimeout"`` accepts every entry of the call and
-    then times out, so the handler cannot know they landed.
+    answer would; ``"AcceptedThenTimeout"`` and ``"Unparseable"`` accept every
+    entry of the call and then lose the answer, so the handler cannot know
+    they landed (tests.support.bus).
     """
 
     def __init__(
@@ -67,9 +64,8 @@ class MemoryEventsV2:
 
     def _put(self, call: int, entries: list[dict[str, Any]]) -> dict[str, Any]:
         fault = self.request_faults.get(call)
-        if fault in ("ThrottlingException", "InternalException"):
-            status = 429 if fault == "ThrottlingException" else 500
-            raise client_error(fault, status)
+        if fault and fault not in ("AcceptedThenTimeout", "Unparseable"):
+            raise_request_fault(fault)
         results: list[dict[str, Any]] = []
         for entry in entries:
             event_id = json.loads(entry["Detail"])["eventID"]
@@ -82,8 +78,7 @@ class MemoryEventsV2:
                 continue
             result = self._accept(entry, event_id)
             results.append({} if code == "Lost" else result)
-        if fault == "AcceptedThenTimeout":
-            raise ReadTimeoutError(endpoint_url="https://eventsv2.local")
+        answer_lost(fault)
         failed = sum("ErrorCode" in r for r in results)
         return {"FailedEntryCount": failed, "Entries": results}
 

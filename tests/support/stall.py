@@ -2,22 +2,20 @@
 
 ``stalling_endpoint`` is a TCP server on 127.0.0.1 that accepts connections
 and never answers, as an overloaded or black-holed AWS endpoint does. The
-test that starts it stops it. ``RealClock`` is a Lambda context whose
-deadline is real time, so a call that stalls really uses it up.
+test that starts it stops it.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import boto3
 
-from fanout.handler import client_config
+from fanout import client_config
 
 
 @contextmanager
@@ -60,15 +58,3 @@ def client(service: str, url: str, concurrency: int = 8) -> Any:
         aws_secret_access_key="test",
         config=client_config(concurrency),
     )
-
-
-class RealClock:
-    """A Lambda context whose function times out timeout_ms after it is made."""
-
-    function_name = "orders-fanout"
-
-    def __init__(self, timeout_ms: float) -> None:
-        self.deadline = time.monotonic() + timeout_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.deadline - time.monotonic()) * 1000)

@@ -1,17 +1,22 @@
-"""A private moto_server for the local demo and the end-to-end tests.
+"""A private moto_server: for `check-pattern` without an AWS account, the demo and the tests.
 
 moto_server stands in for AWS: Terraform and boto3 talk to it over HTTP on
 127.0.0.1. Each run gets its own server on a free port, so runs never share
 state, and the server is stopped by its own process id when the block exits,
-including on an exception or Ctrl-C, so nothing is left listening.
+including on an exception or Ctrl-C, so nothing is left listening. The server
+is moto's app as ``dynamodb_fanout.moto_serve`` serves it, every response sent
+in one piece (why: that module's docstring).
+
+This module needs only the standard library; the server process needs moto
+(the package's ``local`` extra: ``pip install "dynamodb-stream-fanout[local]"``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+# The directory that holds this package: the server process imports it from there,
+# whether the package is installed or run from a checkout (cli/).
+PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 REGION = "us-east-1"  # moto stamps stream records with us-east-1 whatever the region
 START_TIMEOUT_S = 30.0
@@ -78,15 +86,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# What the server process imports: moto's server and the web framework it runs on.
+SERVER_MODULES = ("moto", "werkzeug", "flask", "flask_cors")
+
+
+def moto_installed() -> bool:
+    """Whether this interpreter can run the server (moto with its server's modules)."""
+    return all(importlib.util.find_spec(name) is not None for name in SERVER_MODULES)
+
+
 def moto_server_command() -> list[str]:
-    """moto_server from the running interpreter's environment, else from PATH."""
-    local = Path(sys.executable).parent / "moto_server"
-    if local.exists():
-        return [str(local)]
-    found = shutil.which("moto_server")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "moto.server"]
+    """moto_server as ``dynamodb_fanout.moto_serve`` runs it: each response in one send.
+
+    The running interpreter's moto; the package is found through PYTHONPATH (``_child_env``).
+    """
+    return [sys.executable, "-m", "dynamodb_fanout.moto_serve"]
+
+
+def _child_env() -> dict[str, str]:
+    """Our environment, with this package importable in the server process."""
+    env = dict(os.environ)
+    paths = [str(PACKAGE_PARENT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
 
 
 def is_alive(pid: int) -> bool:
@@ -151,14 +173,13 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def moto_server(log_dir: Path | None = None, attempts: int = 3) -> Iterator[MotoServer]:
+def moto_server(log_dir: Path, attempts: int = 3) -> Iterator[MotoServer]:
     """Start moto_server on a free loopback port, yield it, stop it by pid on exit.
 
     The server runs in its own session so that Ctrl-C in the terminal reaches
     only us; our ``finally`` then stops the server deliberately. A port can be
     taken between choosing and binding, so starting is retried a few times.
     """
-    log_dir = log_dir or Path("build")
     log_dir.mkdir(parents=True, exist_ok=True)
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
@@ -172,6 +193,7 @@ def moto_server(log_dir: Path | None = None, attempts: int = 3) -> Iterator[Moto
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                env=_child_env(),
                 start_new_session=True,
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
             )

@@ -56,3 +56,12 @@ def insert(seq: int, payload: str = "x", **fields: Any) -> dict[str, Any]:
 
 def batch(*records: dict[str, Any]) -> dict[str, Any]:
     return {"Records": list(records)}
+
+
+def change(
+    seq: int, item: int, keys: dict[str, Any] | None = None, payload: str = "x"
+) -> dict[str, Any]:
+    """A MODIFY of item ``item``; ``seq`` orders the stream."""
+    keys = keys or {"pk": {"S": f"item-{item}"}}
+    new = {**keys, "n": {"N": str(seq)}, "payload": {"S": payload}}
+    return record(seq, "MODIFY", keys=keys, new=new)

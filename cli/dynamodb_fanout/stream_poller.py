@@ -1,20 +1,24 @@
-"""A local stand-in for Lambda's DynamoDB event source mapping.
+"""Lambda's DynamoDB event source mapping, played locally: ``dynamodb-fanout local-run``.
 
 moto cannot run Lambda code, and it drops stream records while a mapping
-exists, so local runs leave the mapping out and read the stream here instead,
-the way the Lambda poller does: every shard (parents before children) through
-the dynamodbstreams API, records converted to the Lambda event shape, batches
-of the mapping's batch size, the handler called in-process, and a reported
-``batchItemFailures`` answered by re-delivering from the lowest reported
-sequence number. Retries are bounded; what is still failing after them is
-counted as discarded, with the batch metadata Lambda would send to an
-on-failure destination. Every record is counted exactly once in ``read`` and
-ends up either ``acknowledged`` or ``discarded``.
+exists, so a local run leaves the mapping out and reads the stream here
+instead, the way the Lambda poller does: every shard (parents before
+children) through the dynamodbstreams API, records converted to the Lambda
+event shape, batches of the mapping's batch size, the handler called
+in-process, and a reported ``batchItemFailures`` answered by re-delivering
+from the lowest reported sequence number. Retries are bounded; what is still
+failing after them is counted as discarded, with the batch metadata Lambda
+would send to an on-failure destination. Every record is counted exactly once
+in ``read`` and ends up either ``acknowledged`` or ``discarded``.
+
+``checkpoints`` (per shard, the newest sequence number handled) is where a
+mapping keeps its position: a poller given the last one's goes on from there.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +26,8 @@ from typing import Any, Protocol
 
 from dynamodb_fanout.stream_reader import (  # shared with `dynamodb-fanout replay`
     GET_RECORDS_LIMIT,
+    Unreachable,
+    describe_shards,
     read_page,
     shard_iterator,
     to_lambda_record,
@@ -86,6 +92,7 @@ class PollerStats:
     on_failure: list[dict[str, Any]] = field(default_factory=list)  # batch metadata only
     handler_seconds: float = 0.0
     last_error: str = ""  # the handler's last exception, for the report
+    restarted: dict[str, str] = field(default_factory=dict)  # shard -> why its checkpoint failed
 
 
 @dataclass
@@ -147,8 +154,7 @@ class StreamPoller:
         return sum(len(shard.buffer) for shard in self._shards.values())
 
     def _refresh_shards(self) -> None:
-        description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
-        for shard in description.get("Shards", []):
+        for shard in describe_shards(self.streams, self.stream_arn):
             if shard["ShardId"] not in self._shards:
                 shard_id = shard["ShardId"]
                 resume = self._resume.get(shard_id)
@@ -164,9 +170,18 @@ class StreamPoller:
 
     def _iterator(self, shard: _Shard) -> str:
         if shard.iterator is None:
-            shard.iterator = shard_iterator(
-                self.streams, self.stream_arn, shard.shard_id, after=shard.last_read
-            )
+            try:
+                shard.iterator = shard_iterator(
+                    self.streams, self.stream_arn, shard.shard_id, after=shard.last_read
+                )
+            except Unreachable as exc:
+                if shard.last_read is None:
+                    raise
+                # A checkpoint past the stream's retention: as a mapping does, go on from
+                # the oldest record the shard still has (what lay between is gone).
+                self.stats.restarted[shard.shard_id] = f"checkpoint {shard.last_read}: {exc}"
+                shard.last_read = None
+                return self._iterator(shard)
         return shard.iterator
 
     def _fetch(self, shard: _Shard) -> int:
@@ -263,13 +278,22 @@ class StreamPoller:
         return fetched
 
     def drain(
-        self, idle_polls: int = 2, timeout_s: float = 300.0, poll_interval_s: float = 0.05
-    ) -> None:
-        """Poll until nothing is pending and the stream stayed quiet for idle_polls passes."""
-        deadline = time.monotonic() + timeout_s
+        self,
+        idle_polls: int = 2,
+        timeout_s: float | None = 300.0,
+        poll_interval_s: float = 0.05,
+        stop: threading.Event | None = None,
+    ) -> bool:
+        """Poll until nothing is pending and the stream stayed quiet for idle_polls passes.
+
+        False when ``stop`` was set first (the batch in hand is finished before).
+        """
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         quiet = 0
         while quiet < idle_polls:
-            if time.monotonic() > deadline:
+            if stop is not None and stop.is_set():
+                return False
+            if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"stream not drained within {timeout_s}s: {self.stats}")
             fetched = self.poll_once()
             if fetched or self.pending:
@@ -277,3 +301,11 @@ class StreamPoller:
             else:
                 quiet += 1
                 time.sleep(poll_interval_s)
+        return True
+
+    def follow(self, stop: threading.Event, poll_interval_s: float = 1.0) -> None:
+        """Poll until ``stop`` is set, as a mapping polls its shards, waiting while idle."""
+        while not stop.is_set():
+            fetched = self.poll_once()
+            if not fetched and not self.pending:
+                stop.wait(poll_interval_s)
