@@ -8,4 +8,4 @@ Each one converts, batches and publishes with the handler's own code (the
 ``fanout`` package), so what the CLI sends is what the function would send.
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
