@@ -41,7 +41,12 @@ pytestmark = pytest.mark.e2e
 
 # Release -> commit: the releases' exact trees (0.1.0 and 0.2.0 were never tagged; a
 # commit id also works in a clone made without tags).
-RELEASES = {"v0.1.0": "1459ab9", "v0.2.0": "fa67e0d", "v0.3.0": "fa10171"}
+RELEASES = {
+    "v0.1.0": "1459ab9",
+    "v0.2.0": "fa67e0d",
+    "v0.3.0": "fa10171",
+    "v0.4.0": "c6008b6d7c83b7150f273269e14a2de2cf0f78c5",
+}
 
 # Replacing any of these loses parked messages, logs, stored events or history, or
 # (the mapping) re-reads the stream and duplicates every event.
@@ -60,6 +65,8 @@ MUST_STAY = {
 # Module instance -> the release it was applied with.
 INSTANCES = {"from_" + release.replace(".", "_"): release for release in RELEASES}
 INSTANCES["from_v0_1_0_long"] = "v0.1.0"
+# The instances of releases before 0.4.0, which 0.4.0's changes reach.
+BEFORE_V0_4_0 = {instance for instance, release in INSTANCES.items() if release != "v0.4.0"}
 # Over 43 characters, with capitals: 0.1.0 named everything (the role too) after its first
 # 43 characters; later releases use 34 of them and a hash of the whole name.
 LONG_TABLE = "UpgLedgerEntriesOfTheEuropeanSubsidiaryInProduction"
@@ -69,7 +76,7 @@ SERVICES = ("cloudwatch", "dynamodb", "events", "iam", "lambda", "logs", "s3", "
 
 TABLES = """
 resource "aws_dynamodb_table" "this" {
-  for_each = toset(["legacy", "orders", "recent"])
+  for_each = toset(["legacy", "orders", "recent", "current"])
 
   name             = "upg-${each.key}"
   billing_mode     = "PAY_PER_REQUEST"
@@ -97,7 +104,7 @@ resource "aws_dynamodb_table" "long" {
 }
 
 resource "aws_sqs_queue" "consumer" {
-  for_each = toset(["legacy", "orders", "recent"])
+  for_each = toset(["legacy", "orders", "recent", "current"])
 
   name                    = "upg-${each.key}-consumer"
   sqs_managed_sse_enabled = true
@@ -211,6 +218,30 @@ V0_3_0_MIGRATION = """
   # installed instance switches its on-failure destination to a bucket, keeping the queue.
   on_failure_bucket = { create = true }
 """
+FROM_V0_4_0 = """
+module "from_v0_4_0" {
+  source = "./modules/from_v0_4_0"
+
+  dynamodb_stream_arn       = aws_dynamodb_table.this["current"].stream_arn
+  table_name                = aws_dynamodb_table.this["current"].name
+  archive                   = { retention_days = 1 }
+  create_large_event_bucket = true
+  on_failure_bucket         = { create = true }
+  rules = {
+    paid = {
+      event_pattern = jsonencode({ "detail-type" = ["MODIFY"] })
+      targets = {
+        consumer = {
+          arn = aws_sqs_queue.consumer["current"].arn, type = "sqs", create_permission = true
+        }
+      }
+    }
+  }
+%s}
+"""
+V0_4_0_MIGRATION = """
+  # Nothing has to change from 0.4.0.
+"""
 
 
 def release_files(commit: str, into: Path) -> None:
@@ -257,6 +288,7 @@ def write_root(directory: Path, server: MotoServer, migrated: bool, renamed: boo
             FROM_V0_1_0_LONG % (V0_1_0_LONG_MIGRATION if migrated else V0_1_0_LONG_ARCHIVE),
             FROM_V0_2_0 % (V0_2_0_MIGRATION if migrated else ""),
             FROM_V0_3_0 % (V0_3_0_MIGRATION if migrated else ""),
+            FROM_V0_4_0 % (V0_4_0_MIGRATION if migrated else ""),
             V0_1_0_MOVED if migrated else "",
         ]
     )
@@ -271,12 +303,14 @@ def as_aws_would_store_it(directory: Path) -> None:
     0.1.0 looked the queue URL up (GetQueueUrl); AWS answers
     https://sqs.<region>.amazonaws.com/<account>/<name>, which is the URL later releases
     build from the ARN, but moto answers with its own host. Without this the plan would
-    replace each 0.1.0 policy only because moto's URL differs from AWS's.
+    replace each 0.1.0 policy only because moto's URL differs from AWS's. Policies that take
+    the URL from the queue resource (the DLQ's since 0.4.0) keep what moto answered.
     """
     path = directory / "terraform.tfstate"
     state = json.loads(path.read_text(encoding="utf-8"))
+    looked_up = {f"module.{i}" for i, release in INSTANCES.items() if release == "v0.1.0"}
     for resource in state["resources"]:
-        if resource["type"] != "aws_sqs_queue_policy":
+        if resource["type"] != "aws_sqs_queue_policy" or resource.get("module") not in looked_up:
             continue
         for instance in resource["instances"]:
             attributes = instance["attributes"]
@@ -347,7 +381,7 @@ def test_upgrade_destroys_no_queue_policy(upgraded: dict[str, Any]) -> None:
     # instance's DLQ and on-failure queue get their policy (only the function's role sends).
     own = {
         f"module.{instance}.aws_sqs_queue_policy.{queue}": ["create"]
-        for instance in INSTANCES
+        for instance in BEFORE_V0_4_0
         for queue in ("dlq", "on_failure[0]")
     }
     assert (
@@ -368,7 +402,7 @@ def test_upgrade_from_the_previous_release_changes_only_what_it_adds(
     # policy and the bucket's name record are new; the bucket stops deleting its events on
     # destroy (force_destroy true -> false). All in place, as CHANGELOG.md's Migration (from
     # 0.2.0) says; the bucket's resources are at their addresses in its module (moved.tf).
-    # Then what this tree changes for every release (UNRELEASED).
+    # Then what 0.4.0 changed (IN_V0_4_0) and this tree changes (UNRELEASED).
     bucket = "module.from_v0_2_0.module.large_event_bucket[0]"
     assert touched == {
         "module.from_v0_2_0.aws_cloudwatch_metric_alarm.throttling[0]": ["create"],
@@ -376,12 +410,14 @@ def test_upgrade_from_the_previous_release_changes_only_what_it_adds(
         f"{bucket}.aws_s3_bucket.this": ["update"],
         f"{bucket}.aws_s3_bucket_policy.this[0]": ["create"],
         f"{bucket}.terraform_data.name": ["create"],
-    } | unreleased("from_v0_2_0"), touched
+    } | since("from_v0_2_0"), touched
 
 
 # What the working tree changes since the newest release (CHANGELOG.md, Unreleased), on an
 # instance of the newest release with its defaults: every action in place or new.
-UNRELEASED = {
+UNRELEASED: dict[str, list[str]] = {}
+# What 0.4.0 changed for an instance of an earlier release with its defaults.
+IN_V0_4_0 = {
     # maximum_retry_attempts 10 -> -1: the mapping and the function's MAXIMUM_RETRY_ATTEMPTS.
     "aws_lambda_event_source_mapping.this[0]": ["update"],
     "aws_lambda_function.this": ["update"],
@@ -391,16 +427,19 @@ UNRELEASED = {
 }
 # With a claim-check bucket: the function's S3 statements name its own table's objects and
 # the bucket's owner (the function also gains LARGE_EVENT_BUCKET_OWNER: updated above).
-UNRELEASED_CLAIM_CHECK = {"aws_iam_role_policy.claim_check[0]": ["update"]}
+IN_V0_4_0_CLAIM_CHECK = {"aws_iam_role_policy.claim_check[0]": ["update"]}
 WITH_CLAIM_CHECK = {"from_v0_2_0", "from_v0_3_0"}
 
 
-def unreleased(instance: str) -> dict[str, list[str]]:
-    expected = UNRELEASED | (UNRELEASED_CLAIM_CHECK if instance in WITH_CLAIM_CHECK else {})
+def since(instance: str) -> dict[str, list[str]]:
+    """What an instance's upgrade changes: what 0.4.0 changed if older, and UNRELEASED."""
+    expected = dict(UNRELEASED)
+    if instance in BEFORE_V0_4_0:
+        expected |= IN_V0_4_0 | (IN_V0_4_0_CLAIM_CHECK if instance in WITH_CLAIM_CHECK else {})
     return {f"module.{instance}.{address}": actions for address, actions in expected.items()}
 
 
-# The previous release's instance also switches its on-failure destination to a bucket.
+# The 0.3.0 instance also switches its on-failure destination to a bucket.
 SWITCH_TO_BUCKET = {
     f"module.from_v0_3_0.module.on_failure_bucket[0].{address}": ["create"]
     for address in (
@@ -427,7 +466,16 @@ def test_the_previous_release_upgrades_with_only_the_unreleased_changes(
         for address, actions in changes(upgraded["plan"]).items()
         if address.startswith(f"module.{previous}.")
     }
-    assert touched == unreleased(previous) | SWITCH_TO_BUCKET, touched
+    assert touched == since(previous), touched
+
+
+def test_upgrade_from_0_3_0_changes_only_what_0_4_0_adds(upgraded: dict[str, Any]) -> None:
+    touched = {
+        address: actions
+        for address, actions in changes(upgraded["plan"]).items()
+        if address.startswith("module.from_v0_3_0.")
+    }
+    assert touched == since("from_v0_3_0") | SWITCH_TO_BUCKET, touched
 
 
 def test_switching_to_the_bucket_keeps_the_queue(upgraded: dict[str, Any]) -> None:
@@ -502,7 +550,7 @@ def test_the_claim_check_bucket_moves_into_its_module(upgraded: dict[str, Any]) 
 
 
 def test_the_retry_default_changes_the_mapping_in_place(upgraded: dict[str, Any]) -> None:
-    for instance in INSTANCES:
+    for instance in BEFORE_V0_4_0:
         address = f"module.{instance}.aws_lambda_event_source_mapping.this[0]"
         change = planned(upgraded["shown"], address)
         assert change["actions"] == ["update"], (address, change["actions"])
@@ -525,7 +573,7 @@ def test_upgraded_root_applies_and_replans_clean(
     assert "module.recent.aws_sqs_queue.dlq" in moved, sorted(plan.actions)
     assert not any(a.startswith("module.from_v0_3_0.") for a in plan.actions)
     sqs = client(server, "sqs")
-    for table in ("legacy", "orders", "recent"):
+    for table in ("legacy", "orders", "recent", "current"):
         url = sqs.get_queue_url(QueueName=f"upg-{table}-consumer")["QueueUrl"]
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
         policy = json.loads(attributes["Attributes"]["Policy"])
@@ -537,6 +585,7 @@ def test_upgraded_root_applies_and_replans_clean(
         LONG_V0_1_0_NAME: "LATEST",
         "upg-orders-fanout": "TRIM_HORIZON",
         "upg-recent-fanout": "TRIM_HORIZON",
+        "upg-current-fanout": "TRIM_HORIZON",
     }
     # The 0.3.0 instance sends failed batches to its new bucket; its queue is still there.
     (recent,) = (m for m in mappings if m["FunctionArn"].endswith(":upg-recent-fanout"))
