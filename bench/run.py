@@ -143,8 +143,8 @@ def shares(
     with fake_eventbridge(LATENCY_MS) as server:
         for _ in range(rounds):
             for mb in sizes:
-                one = lambda_share.measure(server.url, mb, batch_size, invocations)
-                samples.setdefault(str(mb), []).append(one)
+                run = lambda_share.measure(server.url, mb, batch_size, invocations)
+                samples.setdefault(str(mb), []).append(run)
             samples.setdefault("one", []).append(
                 lambda_share.measure(server.url, default_mb, batch=1, invocations=50)
             )

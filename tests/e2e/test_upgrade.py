@@ -111,25 +111,33 @@ resource "aws_sqs_queue" "consumer" {
 }
 """.replace("<LONG_TABLE>", LONG_TABLE)
 
-# The release each instance was applied with; `migrated` adds the Migration settings.
-FROM_V0_1_0 = """
-module "from_v0_1_0" {
-  source = "./modules/from_v0_1_0"
 
-  dynamodb_stream_arn = aws_dynamodb_table.this["legacy"].stream_arn
-  archive             = { retention_days = 1 }
-  rules = {
-    paid = {
-      event_pattern = jsonencode({ "detail-type" = ["MODIFY"] })
-      targets = {
-        consumer = {
-          arn = aws_sqs_queue.consumer["legacy"].arn, type = "sqs", create_permission = true
-        }
-      }
-    }
-  }
-%s}
+def instance_block(instance: str, table: str, settings: str = "") -> str:
+    """A module block of the root: its release's files, a table's stream, an archive, a rule
+    with a consumer queue, and the release's own settings; `%s` is where `migrated` puts the
+    Migration settings."""
+    return f"""
+module "{instance}" {{
+  source = "./modules/{instance}"
+
+  dynamodb_stream_arn = aws_dynamodb_table.this["{table}"].stream_arn
+  archive             = {{ retention_days = 1 }}
+{settings}  rules = {{
+    paid = {{
+      event_pattern = jsonencode({{ "detail-type" = ["MODIFY"] }})
+      targets = {{
+        consumer = {{
+          arn = aws_sqs_queue.consumer["{table}"].arn, type = "sqs", create_permission = true
+        }}
+      }}
+    }}
+  }}
+%s}}
 """
+
+
+# The release each instance was applied with; `migrated` adds the Migration settings.
+FROM_V0_1_0 = instance_block("from_v0_1_0", "legacy")
 V0_1_0_MIGRATION = """
   # CHANGELOG.md, Migration (upgrading from 0.1.0).
   table_name     = aws_dynamodb_table.this["legacy"].name
@@ -168,77 +176,38 @@ V0_1_0_LONG_MIGRATION = """
   archive    = { retention_days = 1, name = "<ARCHIVE>" }
 """.replace("<NAME>", LONG_V0_1_0_NAME).replace("<ARCHIVE>", LONG_V0_1_0_ARCHIVE)
 
-FROM_V0_2_0 = """
-module "from_v0_2_0" {
-  source = "./modules/from_v0_2_0"
-
-  dynamodb_stream_arn       = aws_dynamodb_table.this["orders"].stream_arn
-  table_name                = aws_dynamodb_table.this["orders"].name
-  archive                   = { retention_days = 1 }
+FROM_V0_2_0 = instance_block(
+    "from_v0_2_0",
+    "orders",
+    """  table_name                = aws_dynamodb_table.this["orders"].name
   create_large_event_bucket = true
-  rules = {
-    paid = {
-      event_pattern = jsonencode({ "detail-type" = ["MODIFY"] })
-      targets = {
-        consumer = {
-          arn = aws_sqs_queue.consumer["orders"].arn, type = "sqs", create_permission = true
-        }
-      }
-    }
-  }
-%s}
-"""
+""",
+)
 V0_2_0_MIGRATION = """
   # CHANGELOG.md, Migration (upgrading from 0.2.0).
 """
 
-FROM_V0_3_0 = """
-module "from_v0_3_0" {
-  source = "./modules/from_v0_3_0"
-
-  dynamodb_stream_arn       = aws_dynamodb_table.this["recent"].stream_arn
-  table_name                = aws_dynamodb_table.this["recent"].name
-  archive                   = { retention_days = 1 }
+FROM_V0_3_0 = instance_block(
+    "from_v0_3_0",
+    "recent",
+    """  table_name                = aws_dynamodb_table.this["recent"].name
   create_large_event_bucket = true
   throttling_alarm_minutes  = 5
-  rules = {
-    paid = {
-      event_pattern = jsonencode({ "detail-type" = ["MODIFY"] })
-      targets = {
-        consumer = {
-          arn = aws_sqs_queue.consumer["recent"].arn, type = "sqs", create_permission = true
-        }
-      }
-    }
-  }
-%s}
-"""
+""",
+)
 V0_3_0_MIGRATION = """
   # Nothing has to change from 0.3.0. docs/module.md (Failed batches in a bucket): an
   # installed instance switches its on-failure destination to a bucket, keeping the queue.
   on_failure_bucket = { create = true }
 """
-FROM_V0_4_0 = """
-module "from_v0_4_0" {
-  source = "./modules/from_v0_4_0"
-
-  dynamodb_stream_arn       = aws_dynamodb_table.this["current"].stream_arn
-  table_name                = aws_dynamodb_table.this["current"].name
-  archive                   = { retention_days = 1 }
+FROM_V0_4_0 = instance_block(
+    "from_v0_4_0",
+    "current",
+    """  table_name                = aws_dynamodb_table.this["current"].name
   create_large_event_bucket = true
   on_failure_bucket         = { create = true }
-  rules = {
-    paid = {
-      event_pattern = jsonencode({ "detail-type" = ["MODIFY"] })
-      targets = {
-        consumer = {
-          arn = aws_sqs_queue.consumer["current"].arn, type = "sqs", create_permission = true
-        }
-      }
-    }
-  }
-%s}
-"""
+""",
+)
 V0_4_0_MIGRATION = """
   # Nothing has to change from 0.4.0.
 """
